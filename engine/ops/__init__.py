@@ -1,0 +1,14 @@
+"""Differentiable ops over NumPy arrays, mirroring `keras.ops`.
+
+Example:
+    >>> from engine import ops
+    >>> y = ops.relu(ops.matmul(x, w) + b)
+"""
+
+from engine.backend.tensor import convert_to_tensor
+from engine.ops.nn import *  # noqa: F403
+from engine.ops.nn import __all__ as _nn_all
+from engine.ops.numpy import *  # noqa: F403
+from engine.ops.numpy import __all__ as _np_all
+
+__all__ = ["convert_to_tensor", *_np_all, *_nn_all]
