@@ -6,9 +6,10 @@ Example:
 """
 
 from engine.backend.tensor import convert_to_tensor
+from engine.ops.linalg import dense
 from engine.ops.nn import *  # noqa: F403
 from engine.ops.nn import __all__ as _nn_all
 from engine.ops.numpy import *  # noqa: F403
 from engine.ops.numpy import __all__ as _np_all
 
-__all__ = ["convert_to_tensor", *_np_all, *_nn_all]
+__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all]

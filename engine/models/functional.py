@@ -1,0 +1,311 @@
+"""Functional models: a graph of layer calls from `Input`s to outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.backend import tree
+from engine.backend.keras_tensor import KerasTensor
+from engine.layers.core.input_layer import InputLayer
+from engine.layers.layer import Layer, Node
+from engine.models.model import Model
+
+
+def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
+    """Every node between the inputs and `outputs`, each after the nodes it consumes."""
+    order: list[Node] = []
+    state: dict[int, int] = {}
+
+    def visit(node: Node) -> None:
+        mark = state.get(id(node))
+        if mark == 2:
+            return
+        if mark == 1:
+            raise ValueError("The model's graph has a cycle; a layer cannot consume its own output.")
+        state[id(node)] = 1
+        for parent in node.parent_nodes:
+            visit(parent)
+        state[id(node)] = 2
+        order.append(node)
+
+    for t in outputs:
+        if not isinstance(t, KerasTensor) or t._keras_history is None:
+            raise ValueError(
+                f"Model outputs must be symbolic tensors from layer calls on engine.Input, got {t!r}."
+            )
+        layer, node_index, _ = t._keras_history
+        visit(layer._inbound_nodes[node_index])
+    return order
+
+
+class Functional(Model):
+    """A model defined by calling layers on `Input` tensors.
+
+    Args:
+        inputs: an `Input` tensor, or a list/dict of them.
+        outputs: the tensors to produce, a single one or a list/dict.
+        name: the model's name.
+
+    Example:
+        >>> a = engine.Input((4,)); b = engine.Input((4,))
+        >>> h = engine.layers.Concatenate()([a, b])
+        >>> model = engine.Model([a, b], engine.layers.Dense(1)(h))
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs: Any, outputs: Any) -> None:
+        if isinstance(inputs, dict) and not all(isinstance(v, KerasTensor) for v in inputs.values()):
+            raise ValueError("Model inputs must be engine.Input tensors.")
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._inputs_flat: list[KerasTensor] = tree.flatten(inputs)
+        self._outputs_flat: list[KerasTensor] = tree.flatten(outputs)
+        for t in self._inputs_flat:
+            if not isinstance(t, KerasTensor) or t._keras_history is None or not isinstance(
+                t._keras_history[0], InputLayer
+            ):
+                raise ValueError(
+                    f"Model inputs must be tensors returned by engine.Input(...), got {t!r}."
+                )
+        self._nodes = _topological_nodes(self._outputs_flat)
+        reachable = {id(n.layer) for n in self._nodes}
+        for t in self._inputs_flat:
+            if id(t._keras_history[0]) not in reachable:
+                self._nodes.insert(0, t._keras_history[0]._inbound_nodes[0])
+        missing = [
+            n.layer.name
+            for n in self._nodes
+            if isinstance(n.layer, InputLayer) and all(n.output_tensors[0] is not t for t in self._inputs_flat)
+        ]
+        if missing:
+            raise ValueError(
+                f"The outputs depend on inputs {missing} that are not in the model's inputs; "
+                "pass every Input the outputs need."
+            )
+        layers: list[Layer] = []
+        for t in self._inputs_flat:
+            layers.append(t._keras_history[0])
+        for node in self._nodes:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        self._functional_layers = layers
+        for layer in layers:
+            if layer not in self._tracked_layers:
+                self._tracked_layers.append(layer)
+        self.built = True
+
+    # Graph access ----------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._functional_layers)
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self._inputs_flat)
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self._outputs_flat)
+
+    @property
+    def input(self) -> Any:
+        return self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        return self._outputs_struct
+
+    @property
+    def input_shape(self) -> Any:
+        shapes = [t.shape for t in self._inputs_flat]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        shapes = [t.shape for t in self._outputs_flat]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t._keras_history[0].name for t in self._inputs_flat]
+
+    # Running -----------------------------------------------------------------------------
+    def _standardize_inputs(self, inputs: Any) -> list[Any]:
+        names = self.input_names
+        if isinstance(inputs, dict):
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Missing inputs {missing}; the model expects inputs named {names}."
+                )
+            return [inputs[n] for n in names]
+        flat = tree.flatten(inputs)
+        if len(flat) != len(names):
+            raise ValueError(
+                f"Model {self.name!r} expects {len(names)} input(s) ({', '.join(names)}) but got "
+                f"{len(flat)}; pass a list with one array per input."
+            )
+        return flat
+
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        values = self._standardize_inputs(inputs)
+        computed: dict[int, Any] = {}
+        for kt, value in zip(self._inputs_flat, values):
+            expected = kt.shape[1:]
+            got = np.shape(value)[1:]
+            if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+                raise ValueError(
+                    f"Input {kt.name!r} of model {self.name!r} expects shape {kt.shape}, "
+                    f"got data of shape {np.shape(value)}."
+                )
+            computed[id(kt)] = value
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+
+            def fetch(x: Any) -> Any:
+                return computed[id(x)] if isinstance(x, KerasTensor) else x
+
+            args = tree.map_structure(fetch, node.call_args)
+            kwargs = tree.map_structure(fetch, node.call_kwargs)
+            outputs = node.layer(*args, training=training, **kwargs)
+            for kt, value in zip(node.output_tensors, tree.flatten(outputs)):
+                computed[id(kt)] = value
+        return tree.map_structure(lambda kt: computed[id(kt)], self._outputs_struct)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        shapes = [input_shape] if len(self._inputs_flat) == 1 else list(input_shape)
+        known: dict[int, Any] = {}
+        for kt, shape in zip(self._inputs_flat, shapes):
+            known[id(kt)] = tuple(shape)
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            in_shapes = [known[id(t)] for t in node.input_tensors]
+            out = node.layer.compute_output_shape(in_shapes[0] if len(in_shapes) == 1 else in_shapes)
+            flat_out = [out] if _is_shape(out) else list(out)
+            for kt, shape in zip(node.output_tensors, flat_out):
+                known[id(kt)] = tuple(shape)
+        result = [known[id(t)] for t in self._outputs_flat]
+        return result[0] if len(result) == 1 else result
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        shapes = [t.shape for t in tree.flatten(args[0])]
+        out_shapes = self.compute_output_shape(shapes[0] if len(shapes) == 1 else shapes)
+        flat = [out_shapes] if _is_shape(out_shapes) else list(out_shapes)
+        specs = [KerasTensor(s, t.dtype, self.name) for s, t in zip(flat, self._outputs_flat)]
+        return tree.pack_sequence_as(self._outputs_struct, specs)
+
+    # Serialization ------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        from engine.saving.serialization import serialize_keras_object
+
+        node_ids: dict[int, int] = {}
+        layer_configs = []
+        for layer in self.layers:
+            inbound = []
+            for node in layer._inbound_nodes:
+                if node in self._nodes and not isinstance(layer, InputLayer):
+                    node_ids[id(node)] = node.index
+
+                    def ref(x: Any) -> Any:
+                        if isinstance(x, KerasTensor):
+                            lyr, idx, ti = x._keras_history
+                            return {"__keras_tensor__": [lyr.name, idx, ti]}
+                        return x
+
+                    inbound.append(
+                        {
+                            "args": tree.map_structure(ref, list(node.call_args)),
+                            "kwargs": tree.map_structure(ref, node.call_kwargs),
+                        }
+                    )
+            entry = serialize_keras_object(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = inbound
+            layer_configs.append(entry)
+
+        def tensor_ref(t: KerasTensor) -> list[Any]:
+            lyr, idx, ti = t._keras_history
+            return [lyr.name, idx, ti]
+
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_configs,
+            "input_layers": tree.map_structure(tensor_ref, self._inputs_struct),
+            "output_layers": tree.map_structure(tensor_ref, self._outputs_struct),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Functional:
+        from engine.layers import deserialize as deserialize_layer
+
+        created: dict[str, Layer] = {}
+        node_outputs: dict[str, list[Any]] = {}
+        pending = list(config["layers"])
+        for entry in pending:
+            layer = deserialize_layer(entry, custom_objects=custom_objects)
+            created[entry["name"]] = layer
+            node_outputs[entry["name"]] = []
+            if isinstance(layer, InputLayer):
+                node_outputs[entry["name"]].append(layer._inbound_nodes[0].outputs)
+
+        def resolve(x: Any) -> Any:
+            if isinstance(x, dict) and "__keras_tensor__" in x:
+                name, idx, ti = x["__keras_tensor__"]
+                outs = node_outputs[name]
+                if idx >= len(outs):
+                    raise KeyError(name)
+                return tree.flatten(outs[idx])[ti]
+            if isinstance(x, dict):
+                return {k: resolve(v) for k, v in x.items()}
+            if isinstance(x, list):
+                return [resolve(v) for v in x]
+            return x
+
+        # Replay node creation until every node has run (shared layers may need later tensors).
+        queue = [(entry["name"], i, node) for entry in pending for i, node in enumerate(entry["inbound_nodes"])]
+        progress = True
+        while queue and progress:
+            progress = False
+            rest = []
+            for name, i, node in queue:
+                if len(node_outputs[name]) != i:
+                    rest.append((name, i, node))
+                    continue
+                try:
+                    args = resolve(node["args"])
+                    kwargs = resolve(node["kwargs"])
+                except KeyError:
+                    rest.append((name, i, node))
+                    continue
+                node_outputs[name].append(created[name](*args, **kwargs))
+                progress = True
+            queue = rest
+        if queue:
+            raise ValueError("Could not rebuild the model graph from its config: some layer inputs never appear.")
+
+        def out_ref(ref: Any) -> Any:
+            if isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str):
+                name, idx, ti = ref
+                return tree.flatten(node_outputs[name][idx])[ti]
+            if isinstance(ref, dict):
+                return {k: out_ref(v) for k, v in ref.items()}
+            return [out_ref(r) for r in ref]
+
+        return cls(
+            inputs=out_ref(config["input_layers"]),
+            outputs=out_ref(config["output_layers"]),
+            name=config.get("name"),
+            trainable=config.get("trainable", True),
+        )
+
+
+def _is_shape(x: Any) -> bool:
+    return isinstance(x, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
