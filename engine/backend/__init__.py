@@ -1,6 +1,7 @@
 """Backend: numeric configuration, tensors, variables and the gradient tape."""
 
 from engine.backend.config import epsilon, floatx, set_epsilon, set_floatx, standardize_dtype
+from engine.backend.keras_tensor import KerasTensor, is_keras_tensor
 from engine.backend.naming import clear_session
 from engine.backend.tensor import (
     GradientTape,
@@ -21,12 +22,14 @@ def is_tensor(x: object) -> bool:
 
 __all__ = [
     "GradientTape",
+    "KerasTensor",
     "Tensor",
     "Variable",
     "clear_session",
     "convert_to_tensor",
     "epsilon",
     "floatx",
+    "is_keras_tensor",
     "is_tensor",
     "record",
     "recording",

@@ -160,7 +160,7 @@ class Functional(Model):
             got = np.shape(value)[1:]
             if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
                 raise ValueError(
-                    f"Input {kt.name!r} of model {self.name!r} expects shape {kt.shape}, "
+                    f"Input {kt.name!r} of model {self.name!r} expects inputs of shape {kt.shape}, "
                     f"got data of shape {np.shape(value)}."
                 )
             computed[id(kt)] = value

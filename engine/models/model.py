@@ -117,6 +117,10 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Model:
+        if cls is Model and "input_layers" in config and "layers" in config:
+            from engine.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def _maybe_build(self, input_shape: Any) -> None:

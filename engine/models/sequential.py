@@ -118,6 +118,14 @@ class Sequential(Model):
             shape = np.shape(x.value if hasattr(x, "value") else x)
             dt = dtype if dtype is not None and np.dtype(dtype).kind in "iu" else None
             self._build_graph((None, *shape[1:]), dt)
+        elif args and self._inputs_flat:
+            expected = self._inputs_flat[0].shape
+            x = args[0]
+            got = np.shape(x.value if hasattr(x, "value") else x)
+            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+                raise ValueError(
+                    f"Model {self.name!r} expects inputs of shape {expected}, got data of shape {got}."
+                )
         return super()._eager_call(*args, **kwargs)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
