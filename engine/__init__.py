@@ -5,8 +5,8 @@ Submodules load on first use, so `import engine` stays fast.
 
 Example:
     >>> import engine
-    >>> model = engine.Sequential([engine.layers.Dense(10, activation="softmax", input_shape=(784,))])
-    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> model = engine.Sequential([engine.layers.Dense(10, activation="softmax")])
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 """
 
 from __future__ import annotations

@@ -42,7 +42,11 @@ def run_quickstart(epochs: int = 60, seed: int = 0, verbose: int = 1) -> Quickst
     engine.utils.set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = spirals.load_data(seed=seed)
     model = build_model()
-    model.compile(optimizer=engine.optimizers.Adam(learning_rate=0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=engine.optimizers.Adam(learning_rate=0.01),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
     if verbose:
         model.summary()
     history = model.fit(

@@ -21,7 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="train a small MLP on the built-in two-spirals data")
     demo.add_argument("--epochs", type=int, default=60, help="training epochs (default 60)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="0 quiet, 1 bars, 2 lines")
+    demo.add_argument(
+        "--verbose", type=int, default=2, choices=(0, 1, 2), help="0 quiet, 1 bars, 2 lines"
+    )
     return parser
 
 

@@ -170,7 +170,7 @@ class Tensor:
         return self.value >= unwrap(other)
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+    def T(self) -> Tensor:
         from engine.ops import numpy as onp
 
         return onp.transpose(self)
@@ -363,7 +363,7 @@ def recording() -> bool:
     return bool(stack) and stack[-1]._recording
 
 
-class stop_recording:  # noqa: N801 - a context manager used like a function
+class stop_recording:
     """Suspend every active tape inside the block (inference inside training)."""
 
     def __enter__(self) -> None:

@@ -36,7 +36,8 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(
-                    f"callbacks must be engine.callbacks.Callback instances, got {type(cb).__name__}."
+                    "callbacks must be engine.callbacks.Callback instances, "
+                    f"got {type(cb).__name__}."
                 )
         if add_progbar and not any(type(cb).__name__ == "ProgbarLogger" for cb in self.callbacks):
             from engine.callbacks.progbar_logger import ProgbarLogger

@@ -46,7 +46,9 @@ class Node:
         self.call_args = call_args
         self.call_kwargs = call_kwargs
         self.outputs = outputs
-        self.input_tensors = [t for t in tree.flatten((call_args, call_kwargs)) if isinstance(t, KerasTensor)]
+        self.input_tensors = [
+            t for t in tree.flatten((call_args, call_kwargs)) if isinstance(t, KerasTensor)
+        ]
         self.output_tensors = tree.flatten(outputs)
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
@@ -169,7 +171,11 @@ class Layer:
         dt = np.dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
-        init = initializers.get(initializer) if not isinstance(initializer, np.ndarray) else initializer
+        init = (
+            initializers.get(initializer)
+            if not isinstance(initializer, np.ndarray)
+            else initializer
+        )
         var = Variable(
             init,
             shape=tuple(shape or ()),
@@ -220,7 +226,9 @@ class Layer:
     @property
     def weights(self) -> list[Variable]:
         """All weights: this layer's own (trainable first), then its sublayers'."""
-        return _dedupe([*self._own_trainable, *self._own_non_trainable, *self._sublayer_weights("weights")])
+        return _dedupe(
+            [*self._own_trainable, *self._own_non_trainable, *self._sublayer_weights("weights")]
+        )
 
     @property
     def trainable_variables(self) -> list[Variable]:
@@ -320,7 +328,11 @@ class Layer:
             args = (kwargs.pop("inputs"),)
         inputs = tree.map_structure(_to_tensor, args[0])
         args = (inputs, *args[1:])
-        self._maybe_build(tree.map_structure(lambda t: t.shape, inputs) if tree.is_nested(inputs) else inputs.shape)
+        self._maybe_build(
+            tree.map_structure(lambda t: t.shape, inputs)
+            if tree.is_nested(inputs)
+            else inputs.shape
+        )
 
         training = kwargs.pop("training", None)
         if training is None:
@@ -331,7 +343,11 @@ class Layer:
         if mask is None:
             flat_masks = [getattr(t, "_keras_mask", None) for t in tree.flatten(inputs)]
             if any(m is not None for m in flat_masks):
-                mask = flat_masks[0] if not tree.is_nested(inputs) else tree.pack_sequence_as(inputs, flat_masks)
+                mask = (
+                    flat_masks[0]
+                    if not tree.is_nested(inputs)
+                    else tree.pack_sequence_as(inputs, flat_masks)
+                )
         if self._call_has_mask:
             kwargs["mask"] = mask
         elif "mask" in kwargs:
@@ -350,7 +366,10 @@ class Layer:
                 self.add_loss(self.activity_regularizer(out))
         out_mask = self.compute_mask(inputs, mask)
         if out_mask is not None:
-            for out, m in zip(tree.flatten(outputs), tree.flatten(out_mask) if tree.is_nested(outputs) else [out_mask]):
+            for out, m in zip(
+                tree.flatten(outputs),
+                tree.flatten(out_mask) if tree.is_nested(outputs) else [out_mask],
+            ):
                 out._keras_mask = None if m is None else np.asarray(unwrap(m))
         return outputs
 
@@ -390,13 +409,18 @@ class Layer:
     def _infer_output_spec(self, *args: Any, **kwargs: Any) -> Any:
         runs = []
         for fill in (2, 3):
+
             def concrete(x: Any, fill: int = fill) -> Any:
                 if isinstance(x, KerasTensor):
-                    return Tensor(np.zeros([fill if d is None else d for d in x.shape], dtype=x.dtype))
+                    return Tensor(
+                        np.zeros([fill if d is None else d for d in x.shape], dtype=x.dtype)
+                    )
                 return x
 
             cargs = tree.map_structure(concrete, args)
-            ckwargs = tree.map_structure(concrete, {k: v for k, v in kwargs.items() if k != "training"})
+            ckwargs = tree.map_structure(
+                concrete, {k: v for k, v in kwargs.items() if k != "training"}
+            )
             with stop_recording():
                 runs.append(self._eager_call(*cargs, training=False, **ckwargs))
         flat_a, flat_b = tree.flatten(runs[0]), tree.flatten(runs[1])
@@ -443,7 +467,11 @@ class Layer:
     # Serialization --------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as a JSON-able dict."""
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype,
+        }
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
@@ -493,7 +521,9 @@ def _to_tensor(x: Any) -> Any:
 
 
 def _is_shape(x: Any) -> bool:
-    return isinstance(x, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+    return isinstance(x, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in x
+    )
 
 
 def _shapes_to_keras_tensors(shapes: Any, dtype: str, name: str) -> Any:

@@ -23,7 +23,9 @@ def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
         if mark == 2:
             return
         if mark == 1:
-            raise ValueError("The model's graph has a cycle; a layer cannot consume its own output.")
+            raise ValueError(
+                "The model's graph has a cycle; a layer cannot consume its own output."
+            )
         state[id(node)] = 1
         for parent in node.parent_nodes:
             visit(parent)
@@ -33,7 +35,8 @@ def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
     for t in outputs:
         if not isinstance(t, KerasTensor) or t._keras_history is None:
             raise ValueError(
-                f"Model outputs must be symbolic tensors from layer calls on engine.Input, got {t!r}."
+                "Model outputs must be symbolic tensors from layer calls on engine.Input, "
+                f"got {t!r}."
             )
         layer, node_index, _ = t._keras_history
         visit(layer._inbound_nodes[node_index])
@@ -59,15 +62,19 @@ class Functional(Model):
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs: Any, outputs: Any) -> None:
-        if isinstance(inputs, dict) and not all(isinstance(v, KerasTensor) for v in inputs.values()):
+        if isinstance(inputs, dict) and not all(
+            isinstance(v, KerasTensor) for v in inputs.values()
+        ):
             raise ValueError("Model inputs must be engine.Input tensors.")
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._inputs_flat: list[KerasTensor] = tree.flatten(inputs)
         self._outputs_flat: list[KerasTensor] = tree.flatten(outputs)
         for t in self._inputs_flat:
-            if not isinstance(t, KerasTensor) or t._keras_history is None or not isinstance(
-                t._keras_history[0], InputLayer
+            if (
+                not isinstance(t, KerasTensor)
+                or t._keras_history is None
+                or not isinstance(t._keras_history[0], InputLayer)
             ):
                 raise ValueError(
                     f"Model inputs must be tensors returned by engine.Input(...), got {t!r}."
@@ -80,7 +87,8 @@ class Functional(Model):
         missing = [
             n.layer.name
             for n in self._nodes
-            if isinstance(n.layer, InputLayer) and all(n.output_tensors[0] is not t for t in self._inputs_flat)
+            if isinstance(n.layer, InputLayer)
+            and all(n.output_tensors[0] is not t for t in self._inputs_flat)
         ]
         if missing:
             raise ValueError(
@@ -158,7 +166,9 @@ class Functional(Model):
         for kt, value in zip(self._inputs_flat, values):
             expected = kt.shape[1:]
             got = np.shape(value)[1:]
-            if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+            if len(expected) != len(got) or any(
+                e is not None and e != g for e, g in zip(expected, got)
+            ):
                 raise ValueError(
                     f"Input {kt.name!r} of model {self.name!r} expects inputs of shape {kt.shape}, "
                     f"got data of shape {np.shape(value)}."
@@ -187,7 +197,9 @@ class Functional(Model):
             if isinstance(node.layer, InputLayer):
                 continue
             in_shapes = [known[id(t)] for t in node.input_tensors]
-            out = node.layer.compute_output_shape(in_shapes[0] if len(in_shapes) == 1 else in_shapes)
+            out = node.layer.compute_output_shape(
+                in_shapes[0] if len(in_shapes) == 1 else in_shapes
+            )
             flat_out = [out] if _is_shape(out) else list(out)
             for kt, shape in zip(node.output_tensors, flat_out):
                 known[id(kt)] = tuple(shape)
@@ -270,7 +282,11 @@ class Functional(Model):
             return x
 
         # Replay node creation until every node has run (shared layers may need later tensors).
-        queue = [(entry["name"], i, node) for entry in pending for i, node in enumerate(entry["inbound_nodes"])]
+        queue = [
+            (entry["name"], i, node)
+            for entry in pending
+            for i, node in enumerate(entry["inbound_nodes"])
+        ]
         progress = True
         while queue and progress:
             progress = False
@@ -289,7 +305,9 @@ class Functional(Model):
                 progress = True
             queue = rest
         if queue:
-            raise ValueError("Could not rebuild the model graph from its config: some layer inputs never appear.")
+            raise ValueError(
+                "Could not rebuild the model graph from its config: some layer inputs never appear."
+            )
 
         def out_ref(ref: Any) -> Any:
             if isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str):
@@ -308,4 +326,6 @@ class Functional(Model):
 
 
 def _is_shape(x: Any) -> bool:
-    return isinstance(x, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+    return isinstance(x, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in x
+    )

@@ -11,8 +11,10 @@ from engine.trainers.trainer import Trainer
 
 
 def _is_functional_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    return ("inputs" in kwargs and "outputs" in kwargs) or (len(args) >= 2) or (
-        len(args) == 1 and "outputs" in kwargs
+    return (
+        ("inputs" in kwargs and "outputs" in kwargs)
+        or (len(args) >= 2)
+        or (len(args) == 1 and "outputs" in kwargs)
     )
 
 
@@ -54,13 +56,17 @@ class Model(Trainer, Layer):
         """Find a layer by name or by index in `layers`."""
         if index is not None:
             if not -len(self.layers) <= index < len(self.layers):
-                raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers.")
+                raise ValueError(
+                    f"get_layer(index={index}): the model has {len(self.layers)} layers."
+                )
             return self.layers[index]
         for layer in self.layers:
             if layer.name == name:
                 return layer
         names = ", ".join(layer.name for layer in self.layers)
-        raise ValueError(f"No layer named {name!r} in model {self.name!r}; its layers are: {names}.")
+        raise ValueError(
+            f"No layer named {name!r} in model {self.name!r}; its layers are: {names}."
+        )
 
     @property
     def output_names(self) -> list[str]:
@@ -83,7 +89,9 @@ class Model(Trainer, Layer):
         """Print a table of layers, output shapes and parameter counts (like Keras)."""
         from engine.models.summary import print_summary
 
-        print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+        print_summary(
+            self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable
+        )
 
     def save(self, filepath: str, overwrite: bool = True, **kwargs: Any) -> None:
         """Save architecture, weights, compile config and optimizer state to a `.keras` zip."""

@@ -30,7 +30,9 @@ class Sequential(Model):
         ... ])
     """
 
-    def __init__(self, layers: list[Layer] | None = None, trainable: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self, layers: list[Layer] | None = None, trainable: bool = True, name: str | None = None
+    ) -> None:
         super().__init__(trainable=trainable, name=name)
         self._seq_layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
@@ -122,9 +124,12 @@ class Sequential(Model):
             expected = self._inputs_flat[0].shape
             x = args[0]
             got = np.shape(x.value if hasattr(x, "value") else x)
-            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+            if len(got) != len(expected) or any(
+                e is not None and e != g for e, g in zip(expected[1:], got[1:])
+            ):
                 raise ValueError(
-                    f"Model {self.name!r} expects inputs of shape {expected}, got data of shape {got}."
+                    f"Model {self.name!r} expects inputs of shape {expected}, "
+                    f"got data of shape {got}."
                 )
         return super()._eager_call(*args, **kwargs)
 
@@ -182,7 +187,11 @@ class Sequential(Model):
 
     def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
         x = args[0]
-        return KerasTensor(self.compute_output_shape(x.shape), self._outputs_flat[-1].dtype if self._outputs_flat else self.dtype, self.name)
+        return KerasTensor(
+            self.compute_output_shape(x.shape),
+            self._outputs_flat[-1].dtype if self._outputs_flat else self.dtype,
+            self.name,
+        )
 
     # Serialization -----------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -203,5 +212,3 @@ class Sequential(Model):
             model.add(deserialize_layer(entry, custom_objects=custom_objects), rebuild=False)
         model._maybe_build_graph()
         return model
-
-

@@ -16,7 +16,11 @@ def _shape_str(layer: Any) -> str:
         shape = layer.output_shape
     except (AttributeError, ValueError):
         return "?"
-    return str(tuple(shape)) if not isinstance(shape, list) else ", ".join(str(tuple(s)) for s in shape)
+    return (
+        str(tuple(shape))
+        if not isinstance(shape, list)
+        else ", ".join(str(tuple(s)) for s in shape)
+    )
 
 
 def _param_str(layer: Any) -> str:

@@ -38,7 +38,10 @@ def add(x1: Any, x2: Any) -> Tensor:
     return record(
         a + b,
         (x1, x2),
-        lambda g, n: (unbroadcast(g, a.shape) if n[0] else None, unbroadcast(g, b.shape) if n[1] else None),
+        lambda g, n: (
+            unbroadcast(g, a.shape) if n[0] else None,
+            unbroadcast(g, b.shape) if n[1] else None,
+        ),
     )
 
 
@@ -48,7 +51,10 @@ def subtract(x1: Any, x2: Any) -> Tensor:
     return record(
         a - b,
         (x1, x2),
-        lambda g, n: (unbroadcast(g, a.shape) if n[0] else None, unbroadcast(-g, b.shape) if n[1] else None),
+        lambda g, n: (
+            unbroadcast(g, a.shape) if n[0] else None,
+            unbroadcast(-g, b.shape) if n[1] else None,
+        ),
     )
 
 
@@ -92,7 +98,9 @@ def power(x1: Any, x2: Any) -> Tensor:
         gb = None
         if n[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = unbroadcast(g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0), b.shape)
+                gb = unbroadcast(
+                    g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0), b.shape
+                )
         return ga, gb
 
     return record(out, (x1, x2), vjp)
@@ -279,7 +287,7 @@ def square(x: Any) -> Tensor:
     return record(a * a, (x,), lambda g, n: (2 * g * a,))
 
 
-def abs(x: Any) -> Tensor:  # noqa: A001 - NumPy's name
+def abs(x: Any) -> Tensor:
     """Elementwise absolute value (gradient `sign(x)`)."""
     a = as_array(x)
     return record(np.abs(a), (x,), lambda g, n: (g * np.sign(a),))
@@ -355,7 +363,7 @@ def identity(x: Any) -> Tensor:
 
 
 # Reductions --------------------------------------------------------------------
-def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum over `axis` (all axes when None)."""
     a = as_array(x)
     ax = tuple(axis) if isinstance(axis, list) else axis
@@ -399,15 +407,19 @@ def _extreme(x: Any, axis: Axis, keepdims: bool, fn: Any) -> Tensor:
         counts = mask.sum(axis=ax, keepdims=True)
         return (mask * (_expand_reduced(g, ax, a.ndim, keepdims) / counts),)
 
-    return record(out if keepdims else np.squeeze(out, axis=ax) if ax is not None else out.reshape(()), (x,), vjp)
+    return record(
+        out if keepdims else np.squeeze(out, axis=ax) if ax is not None else out.reshape(()),
+        (x,),
+        vjp,
+    )
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over `axis`; ties share the gradient."""
     return _extreme(x, axis, keepdims, np.max)
 
 
-def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Minimum over `axis`; ties share the gradient."""
     return _extreme(x, axis, keepdims, np.min)
 
@@ -444,9 +456,7 @@ def cumsum(x: Any, axis: int | None = None) -> Tensor:
         out = np.cumsum(a.reshape(-1))
         return record(out, (x,), lambda g, n: (np.flip(np.cumsum(np.flip(g))).reshape(a.shape),))
     out = np.cumsum(a, axis=axis)
-    return record(
-        out, (x,), lambda g, n: (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
-    )
+    return record(out, (x,), lambda g, n: (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),))
 
 
 # Shape manipulation ---------------------------------------------------------
@@ -473,7 +483,9 @@ def moveaxis(x: Any, source: int, destination: int) -> Tensor:
     """Move one axis to a new position."""
     a = as_array(x)
     return record(
-        np.moveaxis(a, source, destination), (x,), lambda g, n: (np.moveaxis(g, destination, source),)
+        np.moveaxis(a, source, destination),
+        (x,),
+        lambda g, n: (np.moveaxis(g, destination, source),),
     )
 
 
@@ -559,7 +571,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     parts = np.split(a, indices_or_sections, axis=axis)
     offsets = np.cumsum([0] + [p.shape[axis] for p in parts])
     outs = []
-    for i, p in enumerate(parts):
+    for i in range(len(parts)):
         sl = [slice(None)] * a.ndim
         sl[axis] = slice(int(offsets[i]), int(offsets[i + 1]))
         outs.append(getitem(x, tuple(sl)))
@@ -605,8 +617,16 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float = 0) -> Tensor:
     """Pad with a constant value."""
     a = as_array(x)
-    pw = np.broadcast_to(np.asarray(pad_width), (a.ndim, 2)) if np.ndim(pad_width) < 2 else np.asarray(pad_width)
-    out = np.pad(a, pw, mode=mode, constant_values=constant_values) if mode == "constant" else np.pad(a, pw, mode=mode)
+    pw = (
+        np.broadcast_to(np.asarray(pad_width), (a.ndim, 2))
+        if np.ndim(pad_width) < 2
+        else np.asarray(pad_width)
+    )
+    out = (
+        np.pad(a, pw, mode=mode, constant_values=constant_values)
+        if mode == "constant"
+        else np.pad(a, pw, mode=mode)
+    )
     sl = tuple(slice(int(lo), int(lo) + s) for (lo, _), s in zip(pw, a.shape))
     if mode != "constant":
         raise ValueError(f"pad mode {mode!r} has no gradient here; use 'constant'.")

@@ -114,12 +114,16 @@ def save_model(model: Any, filepath: str, overwrite: bool = True, **kwargs: Any)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", json.dumps(config))
         zf.writestr("metadata.json", json.dumps(metadata))
-        zf.writestr("model.weights.npz", _arrays_to_npz([w.value for w in weights], [w.path for w in weights]))
+        zf.writestr(
+            "model.weights.npz",
+            _arrays_to_npz([w.value for w in weights], [w.path for w in weights]),
+        )
         optimizer = getattr(model, "optimizer", None)
         if kwargs.get("include_optimizer", True) and optimizer is not None and optimizer.variables:
             opt_vars = optimizer.variables
             zf.writestr(
-                "optimizer.npz", _arrays_to_npz([v.value for v in opt_vars], [v.path for v in opt_vars])
+                "optimizer.npz",
+                _arrays_to_npz([v.value for v in opt_vars], [v.path for v in opt_vars]),
             )
     _atomic_write(path, buffer.getvalue(), overwrite)
 
@@ -133,7 +137,9 @@ def _read_zip(path: str) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-def _assign_all(variables: list[Any], arrays: list[np.ndarray], what: str, skip_mismatch: bool = False) -> None:
+def _assign_all(
+    variables: list[Any], arrays: list[np.ndarray], what: str, skip_mismatch: bool = False
+) -> None:
     if len(variables) != len(arrays):
         if skip_mismatch:
             return
@@ -171,7 +177,10 @@ def _tuple_shape(shape: Any) -> Any:
 
 
 def load_model(
-    filepath: str, custom_objects: dict[str, Any] | None = None, compile: bool = True, safe_mode: bool = True
+    filepath: str,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
 ) -> Any:
     """Load a model saved with `model.save`: architecture, weights, compile and optimizer state.
 
@@ -187,7 +196,9 @@ def load_model(
     path = _check_suffix(filepath, ".keras", "A model")
     files = _read_zip(path)
     if "config.json" not in files or "model.weights.npz" not in files:
-        raise ValueError(f"{path!r} is missing config.json or model.weights.npz; it is not a saved model.")
+        raise ValueError(
+            f"{path!r} is missing config.json or model.weights.npz; it is not a saved model."
+        )
     config = json.loads(files["config.json"])
     model = model_from_config(config, custom_objects)
     arrays, _ = _npz_to_arrays(files["model.weights.npz"])
@@ -207,7 +218,9 @@ def save_weights(model: Any, filepath: str, overwrite: bool = True) -> None:
     """Save the model's weights to a `.weights.npz` file."""
     path = _check_suffix(filepath, ".weights.npz", "Weights")
     weights = model.weights
-    _atomic_write(path, _arrays_to_npz([w.value for w in weights], [w.path for w in weights]), overwrite)
+    _atomic_write(
+        path, _arrays_to_npz([w.value for w in weights], [w.path for w in weights]), overwrite
+    )
 
 
 def load_weights(model: Any, filepath: str, skip_mismatch: bool = False) -> None:

@@ -75,7 +75,7 @@ def serialize_keras_object(obj: Any) -> Any:
         return [serialize_keras_object(o) for o in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
-    if isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config"):
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "get_config")):
         name = getattr(obj, "__name__", None)
         if name is None or name == "<lambda>":
             raise ValueError(
@@ -90,7 +90,9 @@ def serialize_keras_object(obj: Any) -> Any:
             "registered_name": get_registered_name(obj),
         }
     if not hasattr(obj, "get_config"):
-        raise ValueError(f"Cannot serialize {type(obj).__name__} object {obj!r}: it has no get_config().")
+        raise ValueError(
+            f"Cannot serialize {type(obj).__name__} object {obj!r}: it has no get_config()."
+        )
     cls = type(obj)
     return {
         "module": cls.__module__,
@@ -126,7 +128,9 @@ def deserialize_keras_object(
             raise ValueError(f"Unknown {kind} {config!r}. Known {kind}s include: {known}.")
         return obj
     if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ValueError(f"Cannot read a {kind} from {config!r}: expected a name or a dict with 'class_name'.")
+        raise ValueError(
+            f"Cannot read a {kind} from {config!r}: expected a name or a dict with 'class_name'."
+        )
     class_name = config["class_name"]
     inner = config.get("config")
     if class_name == "function":

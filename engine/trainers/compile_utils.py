@@ -22,7 +22,9 @@ def _resolve_loss(identifier: Any) -> Any:
         return obj()
     if callable(obj):
         return losses.LossFunctionWrapper(obj, name=getattr(obj, "__name__", "loss"))
-    raise ValueError(f"Could not interpret loss {identifier!r}: pass a loss name, Loss object or function.")
+    raise ValueError(
+        f"Could not interpret loss {identifier!r}: pass a loss name, Loss object or function."
+    )
 
 
 def _per_output(value: Any, output_names: list[str], what: str) -> list[Any]:
@@ -57,27 +59,44 @@ class CompileLoss:
         if isinstance(loss, (list, tuple)) and len(output_names) == 1 and len(loss) == 1:
             loss = loss[0]
         self.losses = [_resolve_loss(item) for item in _per_output(loss, output_names, "loss")]
-        weights = _per_output(loss_weights, output_names, "loss_weights") if loss_weights is not None else None
-        self.loss_weights = [1.0 if w is None else float(w) for w in (weights or [None] * len(output_names))]
+        weights = (
+            _per_output(loss_weights, output_names, "loss_weights")
+            if loss_weights is not None
+            else None
+        )
+        self.loss_weights = [
+            1.0 if w is None else float(w) for w in (weights or [None] * len(output_names))
+        ]
         self.config = loss
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, list[float]]:
+    def __call__(
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None
+    ) -> tuple[Any, list[float]]:
         """Return the total loss tensor and each output's loss value."""
         y_true_list = _flat_targets(y_true, self.output_names)
         y_pred_list = tree.flatten(y_pred)
-        sw_list = _flat_targets(sample_weight, self.output_names) if tree.is_nested(sample_weight) else [sample_weight] * len(y_pred_list)
+        sw_list = (
+            _flat_targets(sample_weight, self.output_names)
+            if tree.is_nested(sample_weight)
+            else [sample_weight] * len(y_pred_list)
+        )
         total: Any = None
         per_output: list[float] = []
-        for loss_fn, weight, yt, yp, sw in zip(self.losses, self.loss_weights, y_true_list, y_pred_list, sw_list):
+        for loss_fn, weight, yt, yp, sw in zip(
+            self.losses, self.loss_weights, y_true_list, y_pred_list, sw_list
+        ):
             if loss_fn is None or yt is None:
                 continue
             value = loss_fn(yt, yp, sample_weight=sw)
-            per_output.append(float(np.asarray(value.value if isinstance(value, Tensor) else value)))
+            per_output.append(
+                float(np.asarray(value.value if isinstance(value, Tensor) else value))
+            )
             term = value if weight == 1.0 else value * weight
             total = term if total is None else total + term
         if total is None:
             raise ValueError(
-                "No loss to compute: the model was compiled without a loss or fit() got no targets (y)."
+                "No loss to compute: the model was compiled without a loss "
+                "or fit() got no targets (y)."
             )
         return total, per_output
 
@@ -117,9 +136,15 @@ class CompileMetrics:
             return [[] for _ in range(n)]
         if isinstance(config, dict):
             per = _per_output(config, self.output_names, "metrics")
-            return [[] if m is None else (list(m) if isinstance(m, (list, tuple)) else [m]) for m in per]
+            return [
+                [] if m is None else (list(m) if isinstance(m, (list, tuple)) else [m]) for m in per
+            ]
         if isinstance(config, (list, tuple)):
-            if n > 1 and len(config) == n and all(isinstance(m, (list, tuple)) or m is None for m in config):
+            if (
+                n > 1
+                and len(config) == n
+                and all(isinstance(m, (list, tuple)) or m is None for m in config)
+            ):
                 return [list(m or []) for m in config]
             return [list(config) for _ in range(n)]
         return [[config] for _ in range(n)]

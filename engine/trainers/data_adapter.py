@@ -36,13 +36,17 @@ def _as_array(x: Any) -> Any:
 def is_array_data(x: Any) -> bool:
     """Whether `x` is arrays (or lists/dicts of them) rather than a batch source."""
     leaves = tree.flatten(x)
-    return bool(leaves) and all(isinstance(v, (np.ndarray, Tensor, list, int, float, np.generic)) for v in leaves) and not _is_batch_source(x)
+    return (
+        bool(leaves)
+        and all(isinstance(v, (np.ndarray, Tensor, list, int, float, np.generic)) for v in leaves)
+        and not _is_batch_source(x)
+    )
 
 
 def _is_batch_source(x: Any) -> bool:
     if isinstance(x, (np.ndarray, Tensor, list, tuple, dict)):
         return False
-    return hasattr(x, "__iter__") or hasattr(x, "__getitem__") and hasattr(x, "__len__")
+    return hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
 
 
 def _num_samples(structure: Any) -> int:
@@ -61,12 +65,14 @@ def _take(structure: Any, idx: Any) -> Any:
     return tree.map_structure(lambda a: None if a is None else a[idx], structure)
 
 
-def split_validation(x: Any, y: Any, sample_weight: Any, validation_split: float) -> tuple[Batch, Batch]:
+def split_validation(
+    x: Any, y: Any, sample_weight: Any, validation_split: float
+) -> tuple[Batch, Batch]:
     """Split arrays Keras's way: the LAST `validation_split` fraction, before any shuffling."""
     if not 0.0 < validation_split < 1.0:
         raise ValueError(f"validation_split must be between 0 and 1, got {validation_split}.")
     n = _num_samples((x, y))
-    cut = int(math.floor(n * (1.0 - validation_split)))
+    cut = math.floor(n * (1.0 - validation_split))
     if cut == 0 or cut == n:
         raise ValueError(
             f"validation_split={validation_split} leaves no training or no validation samples "
@@ -79,12 +85,16 @@ def split_validation(x: Any, y: Any, sample_weight: Any, validation_split: float
     )
 
 
-def class_weight_to_sample_weight(y: Any, class_weight: dict[int, float], sample_weight: Any) -> np.ndarray:
+def class_weight_to_sample_weight(
+    y: Any, class_weight: dict[int, float], sample_weight: Any
+) -> np.ndarray:
     """Per-sample weights from a `{class: weight}` dict (one-hot or integer targets)."""
     if tree.is_nested(y):
         raise ValueError("class_weight is only supported for models with a single output.")
     y = np.asarray(y)
-    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = (
+        np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    )
     labels = np.round(labels).astype(np.int64)
     lookup = np.ones(int(max(max(class_weight), labels.max(initial=0))) + 1, dtype=floatx())
     for cls, w in class_weight.items():
@@ -137,13 +147,19 @@ class DataAdapter:
             return
         if x is None:
             raise ValueError("No data was given: pass x (and y) as arrays.")
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        if batch_size is not None and (
+            not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.x = tree.map_structure(_as_array, x)
         self.y = tree.map_structure(_as_array, y) if y is not None else None
-        self.sample_weight = tree.map_structure(_as_array, sample_weight) if sample_weight is not None else None
+        self.sample_weight = (
+            tree.map_structure(_as_array, sample_weight) if sample_weight is not None else None
+        )
         if class_weight:
-            self.sample_weight = class_weight_to_sample_weight(self.y, class_weight, self.sample_weight)
+            self.sample_weight = class_weight_to_sample_weight(
+                self.y, class_weight, self.sample_weight
+            )
         self.num_samples = _num_samples((self.x, self.y, self.sample_weight))
         self.batch_size = int(batch_size or 32)
 
@@ -176,7 +192,11 @@ class DataAdapter:
         for i, start in enumerate(starts):
             if i >= limit:
                 break
-            idx: Any = slice(int(start), int(min(start + bs, n))) if order is None else order[start : start + bs]
+            idx: Any = (
+                slice(int(start), int(min(start + bs, n)))
+                if order is None
+                else order[start : start + bs]
+            )
             yield _take(self.x, idx), _take(self.y, idx), _take(self.sample_weight, idx)
         if self.steps is not None and self.steps > len(starts):
             raise ValueError(
@@ -222,7 +242,8 @@ class DataAdapter:
                 x, y, sw = batch
             else:
                 raise ValueError(
-                    f"A data generator must yield (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(batch)}."
+                    "A data generator must yield (x,), (x, y) or (x, y, sample_weight); "
+                    f"got a tuple of {len(batch)}."
                 )
         else:
             x, y, sw = batch, None, None

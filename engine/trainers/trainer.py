@@ -66,7 +66,9 @@ class Trainer:
         self.compiled_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
         self.compiled_metrics = CompileMetrics(metrics, weighted_metrics, names)
         self._output_loss_trackers = (
-            [MeanTracker(f"{name}_loss") for name in names] if len(names) > 1 and loss is not None else []
+            [MeanTracker(f"{name}_loss") for name in names]
+            if len(names) > 1 and loss is not None
+            else []
         )
         self._compile_config = {
             "optimizer": optimizers.serialize(self.optimizer),
@@ -128,7 +130,9 @@ class Trainer:
             m.reset_state()
 
     # One step -------------------------------------------------------------------------
-    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None) -> Any:
+    def compute_loss(
+        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None
+    ) -> Any:
         """The total loss: the compiled loss plus every layer loss (regularization)."""
         total = None
         if self.compiled_loss is not None:
@@ -173,7 +177,9 @@ class Trainer:
         x = data[0] if isinstance(data, tuple) else data
         with stop_recording():
             y_pred = self(x, training=False)
-        return tree.map_structure(lambda t: t.value if isinstance(t, Tensor) else np.asarray(t), y_pred)
+        return tree.map_structure(
+            lambda t: t.value if isinstance(t, Tensor) else np.asarray(t), y_pred
+        )
 
     def _update_metrics(self, loss: Any, y: Any, y_pred: Any, sample_weight: Any) -> dict[str, Any]:
         value = float(np.asarray(loss.value if isinstance(loss, Tensor) else loss))
@@ -240,15 +246,28 @@ class Trainer:
                     "validation_split only works with array data; pass validation_data for "
                     "generators and datasets."
                 )
-            (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split)
+            (x, y, sample_weight), validation_data = split_validation(
+                x, y, sample_weight, validation_split
+            )
         train = DataAdapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
         val = None
         if validation_data is not None:
-            val = _validation_adapter(validation_data, validation_batch_size or batch_size, validation_steps)
+            val = _validation_adapter(
+                validation_data, validation_batch_size or batch_size, validation_steps
+            )
         verbose = 1 if verbose == "auto" else int(verbose)
-        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-            verbose=verbose, epochs=epochs, steps=train.steps_per_epoch,
+        cbs = (
+            callbacks
+            if isinstance(callbacks, CallbackList)
+            else CallbackList(
+                callbacks,
+                add_history=True,
+                add_progbar=verbose != 0,
+                model=self,
+                verbose=verbose,
+                epochs=epochs,
+                steps=train.steps_per_epoch,
+            )
         )
         self.stop_training = False
         self._initial_epoch = None
@@ -313,7 +332,14 @@ class Trainer:
         self._assert_compiled("evaluate")
         adapter = DataAdapter(x, y, sample_weight, batch_size, steps, False)
         verbose = 1 if verbose == "auto" else int(verbose)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=adapter.steps_per_epoch)
+        cbs = CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=adapter.steps_per_epoch,
+        )
         logs = self._evaluate_adapter(adapter, cbs)
         if return_dict:
             return logs
@@ -331,7 +357,14 @@ class Trainer:
         """Return the model's outputs for `x` as NumPy arrays (a list for several outputs)."""
         adapter = DataAdapter(x, None, None, batch_size, steps, False)
         verbose = 1 if verbose == "auto" else int(verbose)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=adapter.steps_per_epoch)
+        cbs = CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=adapter.steps_per_epoch,
+        )
         cbs.on_predict_begin()
         outputs: list[Any] = []
         for step, batch in enumerate(adapter.epoch()):
@@ -348,15 +381,24 @@ class Trainer:
 
     # Single batches -----------------------------------------------------------------------
     def train_on_batch(
-        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None, return_dict: bool = False
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        return_dict: bool = False,
     ) -> Any:
         """Run one training step on one batch; return the loss (and metrics)."""
         self._assert_compiled("train_on_batch")
-        adapter = DataAdapter(x, y, sample_weight, batch_size=_batch_size(x), class_weight=class_weight)
+        adapter = DataAdapter(
+            x, y, sample_weight, batch_size=_batch_size(x), class_weight=class_weight
+        )
         logs = self.train_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
         """Compute the loss (and metrics) on one batch without training."""
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
@@ -380,7 +422,9 @@ def _flatten_logs(logs: dict[str, Any]) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-def _validation_adapter(validation_data: Any, batch_size: int | None, steps: int | None) -> DataAdapter:
+def _validation_adapter(
+    validation_data: Any, batch_size: int | None, steps: int | None
+) -> DataAdapter:
     if isinstance(validation_data, tuple):
         if len(validation_data) == 2:
             vx, vy = validation_data
@@ -421,7 +465,8 @@ def _serialize_metrics(metrics: Any) -> Any:
         return serialize_keras_object(metrics)
     except ValueError:
         warnings.warn(
-            f"Metric {metrics!r} cannot be serialized and will be dropped from the saved compile config.",
+            f"Metric {metrics!r} cannot be serialized and will be dropped from the "
+            "saved compile config.",
             stacklevel=3,
         )
         return None

@@ -118,7 +118,11 @@ def main() -> int:
     print(f"data: {source}, {len(x)} samples, batch {args.batch}, {args.rounds} rounds")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; numpy {np.__version__}")
     for name in ("engine", "torch"):
-        print(f"{name:>7}: {ips[name]:10.0f} images/s  (median epoch {statistics.median(times[name]):.3f} s, last loss {losses[name]:.4f})")
+        median = statistics.median(times[name])
+        print(
+            f"{name:>7}: {ips[name]:10.0f} images/s  "
+            f"(median epoch {median:.3f} s, last loss {losses[name]:.4f})"
+        )
     print(f"ratio engine/torch: {ips['engine'] / ips['torch']:.2f}")
     return 0
 

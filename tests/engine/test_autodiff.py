@@ -31,7 +31,12 @@ BINARY = [
     ("matmul_vec", ops.matmul, r(3, 4), r(4)),
     ("matmul_vecvec", ops.matmul, r(4), r(4)),
     ("tensordot_1", lambda a, b: ops.tensordot(a, b, axes=1), r(2, 3), r(3, 4)),
-    ("tensordot_axes", lambda a, b: ops.tensordot(a, b, axes=([0, 2], [1, 0])), r(2, 3, 4), r(4, 2, 5)),
+    (
+        "tensordot_axes",
+        lambda a, b: ops.tensordot(a, b, axes=([0, 2], [1, 0])),
+        r(2, 3, 4),
+        r(4, 2, 5),
+    ),
     ("einsum", lambda a, b: ops.einsum("bij,jk->bik", a, b), r(2, 3, 4), r(4, 5)),
     ("einsum_reduce", lambda a, b: ops.einsum("ij,ij->i", a, b), r(3, 4), r(3, 4)),
     ("where", lambda a, b: ops.where(a > 0, a, b), r(3, 4), r(3, 4)),

@@ -19,7 +19,11 @@ def trained_model() -> tuple[engine.Model, np.ndarray, np.ndarray]:
     h = layers.Dropout(0.2)(h)
     out = layers.Dense(3, activation="softmax")(h)
     model = engine.Model(inp, out)
-    model.compile(optimizer=engine.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=engine.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
     y = rng.integers(0, 3, 64)
@@ -58,7 +62,9 @@ def test_continued_training_after_load_is_identical(tmp_path):
 
 
 def test_sequential_round_trip_and_weights_file(tmp_path):
-    model = engine.Sequential([layers.Dense(5, activation="tanh", input_shape=(3,)), layers.Dense(2)])
+    model = engine.Sequential(
+        [layers.Dense(5, activation="tanh", input_shape=(3,)), layers.Dense(2)]
+    )
     x = np.random.rand(4, 3).astype("float32")
     model.save((tmp_path / "s.keras").as_posix())
     restored = engine.models.load_model((tmp_path / "s.keras").as_posix())
@@ -66,7 +72,9 @@ def test_sequential_round_trip_and_weights_file(tmp_path):
     assert restored.optimizer is None
     wpath = (tmp_path / "w.weights.npz").as_posix()
     model.save_weights(wpath)
-    other = engine.Sequential([layers.Dense(5, activation="tanh", input_shape=(3,)), layers.Dense(2)])
+    other = engine.Sequential(
+        [layers.Dense(5, activation="tanh", input_shape=(3,)), layers.Dense(2)]
+    )
     other.load_weights(wpath)
     np.testing.assert_array_equal(model.predict(x, verbose=0), other.predict(x, verbose=0))
     with np.load(wpath, allow_pickle=False) as npz:
@@ -89,7 +97,7 @@ def test_bad_paths_and_files_are_refused(tmp_path):
         model.save_weights((tmp_path / "m.npz").as_posix())
     bogus = tmp_path / "bogus.keras"
     bogus.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a .keras model file"):
+    with pytest.raises(ValueError, match=r"not a \.keras model file"):
         engine.models.load_model(bogus.as_posix())
     with pytest.raises(FileNotFoundError):
         engine.models.load_model((tmp_path / "missing.keras").as_posix())

@@ -12,7 +12,10 @@ from engine.datasets import spirals
 
 def small_model(out: int = 1, activation: str | None = "sigmoid", inputs: int = 2) -> engine.Model:
     return engine.Sequential(
-        [layers.Dense(16, activation="relu", input_shape=(inputs,)), layers.Dense(out, activation=activation)]
+        [
+            layers.Dense(16, activation="relu", input_shape=(inputs,)),
+            layers.Dense(out, activation=activation),
+        ]
     )
 
 
@@ -21,7 +24,9 @@ def test_xor_reaches_full_training_accuracy():
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
     y = np.array([[0], [1], [1], [0]], dtype="float32")
     model = small_model()
-    model.compile(optimizer=engine.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=engine.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(x, y, epochs=300, batch_size=4, verbose=0)
     assert history.history["accuracy"][-1] == 1.0
     np.testing.assert_array_equal((model.predict(x, verbose=0) > 0.5).astype(int), y.astype(int))
@@ -37,7 +42,9 @@ def test_two_spirals_reach_97_percent_training_accuracy():
             layers.Dense(1, activation="sigmoid"),
         ]
     )
-    model.compile(optimizer=engine.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=engine.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x, y, epochs=120, batch_size=32, verbose=0)
     _, acc = model.evaluate(x, y, verbose=0)
     assert acc >= 0.97
@@ -52,7 +59,10 @@ def test_functional_residual_two_input_model_trains():
     out = layers.Dense(1)(h)
     model = engine.Model([a, b], out)
     rng = np.random.default_rng(0)
-    xa, xb = rng.normal(size=(256, 3)).astype("float32"), rng.normal(size=(256, 3)).astype("float32")
+    xa, xb = (
+        rng.normal(size=(256, 3)).astype("float32"),
+        rng.normal(size=(256, 3)).astype("float32"),
+    )
     y = (xa.sum(1, keepdims=True) - xb[:, :1]).astype("float32")
     model.compile(optimizer=engine.optimizers.Adam(0.02), loss="mse")
     hist = model.fit([xa, xb], y, epochs=40, batch_size=32, verbose=0)
@@ -77,7 +87,11 @@ def fit_once(seed: int) -> tuple[dict, list[np.ndarray]]:
     x = np.random.default_rng(0).normal(size=(200, 2)).astype("float32")
     y = (x[:, 0] > x[:, 1]).astype("float32")
     model = engine.Sequential(
-        [layers.Dense(8, activation="relu", input_shape=(2,)), layers.Dropout(0.3), layers.Dense(1, activation="sigmoid")]
+        [
+            layers.Dense(8, activation="relu", input_shape=(2,)),
+            layers.Dropout(0.3),
+            layers.Dense(1, activation="sigmoid"),
+        ]
     )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     hist = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.2, verbose=0)
@@ -205,7 +219,14 @@ def test_multi_output_losses_weights_and_metrics_are_logged():
 
 def test_regularization_losses_are_added_to_the_training_loss():
     model = engine.Sequential(
-        [layers.Dense(2, input_shape=(3,), kernel_regularizer=engine.regularizers.L2(0.5), kernel_initializer="ones")]
+        [
+            layers.Dense(
+                2,
+                input_shape=(3,),
+                kernel_regularizer=engine.regularizers.L2(0.5),
+                kernel_initializer="ones",
+            )
+        ]
     )
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.zeros((4, 3)), np.zeros((4, 2))

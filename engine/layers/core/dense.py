@@ -61,7 +61,8 @@ class Dense(Layer):
         in_dim = input_shape[-1]
         if in_dim is None:
             raise ValueError(
-                f"Dense layer {self.name!r} needs a known last input dimension, got shape {input_shape}."
+                f"Dense layer {self.name!r} needs a known last input dimension, "
+                f"got shape {input_shape}."
             )
         self.kernel = self.add_weight(
             shape=(in_dim, self.units),

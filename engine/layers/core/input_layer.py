@@ -47,7 +47,9 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, **kwargs)
         if batch_shape is None:
             if shape is None:
-                raise ValueError("Input needs a `shape` (the shape of one sample), e.g. Input(shape=(784,)).")
+                raise ValueError(
+                    "Input needs a `shape` (the shape of one sample), e.g. Input(shape=(784,))."
+                )
             if isinstance(shape, int):
                 shape = (shape,)
             batch_shape = (batch_size, *tuple(shape))
@@ -69,7 +71,7 @@ class InputLayer(Layer):
         }
 
 
-def Input(  # noqa: N802 - Keras's public name
+def Input(
     shape: Sequence[int | None] | int | None = None,
     batch_size: int | None = None,
     dtype: Any = None,
@@ -96,6 +98,11 @@ def Input(  # noqa: N802 - Keras's public name
     if isinstance(shape, int):
         shape = (shape,)
     layer = InputLayer(
-        shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape, name=name
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        sparse=sparse,
+        batch_shape=batch_shape,
+        name=name,
     )
     return layer._input_tensor
