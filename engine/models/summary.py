@@ -84,10 +84,9 @@ def summary_totals(model: Any) -> list[str]:
         f"Trainable params: {trainable:,}",
         f"Non-trainable params: {total - trainable:,}",
     ]
-    if model.optimizer is not None and getattr(model.optimizer, "variables", None):
-        opt = [v for v in model.optimizer.variables if v.value.dtype.kind == "f"]
-        if opt:
-            lines.append(f"Optimizer params: {_count(opt):,}")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        lines.append(f"Optimizer params: {_count(optimizer.variables):,}")
     return lines
 
 
