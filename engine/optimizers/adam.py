@@ -1,0 +1,97 @@
+"""Adam: adaptive moment estimation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from engine.backend.tensor import Variable
+from engine.optimizers.optimizer import LearningRate, Optimizer
+
+
+class Adam(Optimizer):
+    """Adam with Keras's update: epsilon is "epsilon hat", added after the bias correction.
+
+    At step `t`: `m += (g - m) * (1 - beta_1)`, `v += (g**2 - v) * (1 - beta_2)`,
+    `w -= learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + epsilon)`.
+    (PyTorch adds its epsilon to the bias-corrected `sqrt(v)` instead.) With
+    `amsgrad`, the running maximum of `v` replaces `v` in the denominator.
+
+    Args:
+        learning_rate: a float, schedule or callable; defaults to 0.001.
+        beta_1: decay rate of the first moment.
+        beta_2: decay rate of the second moment.
+        epsilon: small constant for numerical stability.
+        amsgrad: use the AMSGrad variant.
+        **kwargs: the base `Optimizer` arguments (weight_decay, clipnorm, use_ema, ...).
+
+    Example:
+        >>> model.compile(optimizer=Adam(learning_rate=1e-3), loss="mse")
+    """
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        name: str | None = "adam",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+
+    def build(self, var_list: Sequence[Variable]) -> None:
+        """Create momentums, then velocities, then (with amsgrad) velocity maxima."""
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums = self.add_optimizer_variables(var_list, "momentum")
+        self._velocities = self.add_optimizer_variables(var_list, "velocity")
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+
+    def update_step(self, gradient: np.ndarray, variable: Variable, learning_rate: float) -> None:
+        index = self._get_variable_index(variable)
+        step = self._update_count() + 1
+        alpha = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
+        var = variable.value
+        m = self._momentums[index].value
+        v = self._velocities[index].value
+        tmp = self._scratch(var)
+
+        np.subtract(gradient, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        np.square(gradient, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        if self.amsgrad:
+            v_hat = self._velocity_hats[index].value
+            np.maximum(v_hat, v, out=v_hat)
+            v = v_hat
+        denominator = np.sqrt(v, out=tmp)
+        denominator += self.epsilon
+        update = np.divide(m, denominator, out=tmp)
+        update *= alpha
+        var -= update
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "beta_1": self.beta_1,
+                "beta_2": self.beta_2,
+                "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad,
+            }
+        )
+        return config
