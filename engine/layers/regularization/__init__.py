@@ -1,0 +1,1 @@
+"""Regularization layers: dropout, Gaussian noise and activity penalties."""
