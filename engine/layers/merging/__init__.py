@@ -1,0 +1,1 @@
+"""Merge layers: combine a list of tensors (`Add`, `Concatenate`, `Dot`, ...)."""
