@@ -8,11 +8,69 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.layers.activations.activation import Activation
+from engine.layers.activations.elu import ELU
+from engine.layers.activations.leaky_relu import LeakyReLU
+from engine.layers.activations.prelu import PReLU
+from engine.layers.activations.relu import ReLU
+from engine.layers.activations.softmax import Softmax
 from engine.layers.core.dense import Dense
+from engine.layers.core.identity import Identity
 from engine.layers.core.input_layer import Input, InputLayer
+from engine.layers.core.lambda_layer import Lambda
 from engine.layers.layer import Layer
+from engine.layers.merging.add import Add, add
+from engine.layers.merging.average import Average, average
+from engine.layers.merging.base_merge import Merge
+from engine.layers.merging.concatenate import Concatenate, concatenate
+from engine.layers.merging.dot import Dot, dot
+from engine.layers.merging.maximum import Maximum, maximum
+from engine.layers.merging.minimum import Minimum, minimum
+from engine.layers.merging.multiply import Multiply, multiply
+from engine.layers.merging.subtract import Subtract, subtract
+from engine.layers.regularization.activity_regularization import ActivityRegularization
+from engine.layers.regularization.dropout import Dropout
+from engine.layers.regularization.gaussian_dropout import GaussianDropout
+from engine.layers.regularization.gaussian_noise import GaussianNoise
+from engine.layers.reshaping.flatten import Flatten
+from engine.layers.reshaping.permute import Permute
+from engine.layers.reshaping.repeat_vector import RepeatVector
+from engine.layers.reshaping.reshape import Reshape
 
-_EXPORTED = [Layer, InputLayer, Dense]
+_EXPORTED = [
+    Layer,
+    InputLayer,
+    # core
+    Dense,
+    Identity,
+    Lambda,
+    # activations
+    Activation,
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    # regularization
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    # reshaping
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    # merging
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+]
 
 
 def _module_objects() -> dict[str, Any]:
@@ -40,4 +98,44 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
         return deserialize_keras_object(config, _module_objects(), custom_objects, kind="layer")
 
 
-__all__ = ["Dense", "Input", "InputLayer", "Layer", "deserialize", "serialize"]
+__all__ = [
+    "ELU",
+    "Activation",
+    "ActivityRegularization",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dense",
+    "Dot",
+    "Dropout",
+    "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Identity",
+    "Input",
+    "InputLayer",
+    "Lambda",
+    "Layer",
+    "LeakyReLU",
+    "Maximum",
+    "Merge",
+    "Minimum",
+    "Multiply",
+    "PReLU",
+    "ReLU",
+    "RepeatVector",
+    "Permute",
+    "Reshape",
+    "Softmax",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "deserialize",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "serialize",
+    "subtract",
+]
