@@ -31,7 +31,7 @@ class Softmax(Layer):
 
     Example:
         >>> Softmax()(np.array([1.0, 2.0, 1.0], "float32")).numpy()
-        array([0.21194157, 0.5761169 , 0.21194157], dtype=float32)
+        array([0.21194156, 0.5761169 , 0.21194156], dtype=float32)
         >>> Softmax()(np.array([1.0, 2.0, 1.0], "float32"), mask=np.array([1, 0, 1])).numpy()
         array([0.5, 0. , 0.5], dtype=float32)
     """

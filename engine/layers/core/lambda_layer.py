@@ -43,7 +43,7 @@ class Lambda(Layer):
         arguments: extra keyword arguments passed to `function`.
 
     Example:
-        >>> squared = Lambda(lambda x: x**2)
+        >>> squared = Lambda(lambda x: ops.square(x))
         >>> squared(np.array([[1.0, 2.0]], "float32")).numpy()
         array([[1., 4.]], dtype=float32)
     """

@@ -40,7 +40,7 @@ class Merge(Layer, metaclass=abc.ABCMeta):
     Example:
         >>> class Hypot(Merge):
         ...     def _merge_function(self, inputs):
-        ...         return ops.sqrt(sum(ops.square(x) for x in inputs))
+        ...         return ops.sqrt(ops.add(ops.square(inputs[0]), ops.square(inputs[1])))
     """
 
     def __init__(self, **kwargs: Any) -> None:

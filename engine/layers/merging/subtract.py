@@ -12,8 +12,9 @@ class Subtract(Merge):
     """Subtracts two tensors: `inputs[0] - inputs[1]`.
 
     Example:
-        >>> Subtract()([np.ones((2, 3), "float32"), np.ones((2, 3), "float32")]).numpy().sum()
-        0.0
+        >>> a = np.full((1, 2), 5.0, "float32")
+        >>> Subtract()([a, np.ones((1, 2), "float32")]).numpy()
+        array([[4., 4.]], dtype=float32)
     """
 
     def build(self, input_shape: Any) -> None:
