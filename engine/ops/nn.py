@@ -177,6 +177,8 @@ def selu(x: Any) -> Tensor:
 
 def celu(x: Any, alpha: float = 1.0) -> Tensor:
     """Continuously differentiable ELU: `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`."""
+    if alpha == 0:
+        raise ValueError("celu needs a non-zero alpha.")
     a = _floating(x)
     # Past x / alpha = -1e4, exp is exactly zero; the floor keeps x / alpha finite.
     scaled = np.maximum(np.minimum(a, 0), -1e4 * alpha) / alpha
@@ -363,17 +365,21 @@ def sparse_sigmoid(x: Any) -> Tensor:
 
 def squareplus(x: Any, b: float = 4) -> Tensor:
     """`(x + sqrt(x**2 + b)) / 2`, computed without overflow or cancellation."""
+    if b < 0:
+        raise ValueError(f"squareplus needs b >= 0, got b={b}.")
     a = _floating(x)
     root = np.hypot(a, math.sqrt(b)).astype(a.dtype, copy=False)
+    # With b = 0 the root vanishes at x = 0, where any positive divisor will do.
+    divisor = np.where(root > 0, root, 1)
     # For x < 0 the sum x + root cancels; the equal b / (root - x), written as
     # (b / root) / (1 + |x| / root) so nothing overflows, does not.
-    ratio = np.abs(a) / root
-    half_b_over_root = 0.5 * b / root
+    ratio = np.abs(a) / divisor
+    half_b_over_root = 0.5 * b / divisor
     negative = a < 0
     out = np.where(negative, half_b_over_root / (1 + ratio), 0.5 * a + 0.5 * root)
 
     def derivative() -> np.ndarray:
-        return np.where(negative, half_b_over_root / root / (1 + ratio), 0.5 + 0.5 * ratio)
+        return np.where(negative, half_b_over_root / divisor / (1 + ratio), 0.5 + 0.5 * ratio)
 
     return _pointwise(x, out.astype(a.dtype, copy=False), derivative)
 

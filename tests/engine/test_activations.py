@@ -277,6 +277,14 @@ def test_sparsemax_projects_onto_the_simplex():
     assert out.dtype == np.float32
 
 
+def test_parameter_validation_and_degenerate_parameters():
+    np.testing.assert_array_equal(ops.squareplus([-2.0, 0.0, 3.0], b=0).numpy(), [0.0, 0.0, 3.0])
+    with pytest.raises(ValueError, match="b >= 0"):
+        ops.squareplus([1.0], b=-1)
+    with pytest.raises(ValueError, match="non-zero alpha"):
+        ops.celu([1.0], alpha=0)
+
+
 def test_glu_rejects_odd_axis():
     with pytest.raises(ValueError, match="odd size 3"):
         activations.glu(np.ones((2, 3)))
