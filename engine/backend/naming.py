@@ -22,5 +22,5 @@ def unique_name(base: str) -> str:
 
 
 def clear_session() -> None:
-    """Reset the default-name counters (and the random seed generator state)."""
+    """Reset the default-name counters, so new layers are named `dense`, `dense_1`, ... again."""
     _counts.clear()

@@ -12,14 +12,21 @@ from engine.backend.tensor import Tensor, record, unwrap
 __all__ = ["as_array", "record", "unbroadcast", "unwrap"]
 
 
-def as_array(x: Any) -> np.ndarray:
-    """Return `x` as an ndarray; Python and float64 NumPy scalars follow floatx."""
+def as_array(x: Any) -> Any:
+    """Return `x` as an ndarray; Python scalars pass through unchanged.
+
+    NumPy treats Python numbers as weak scalars (`float32_array * 2` stays
+    float32), so keeping them as they are avoids silent float64 promotion.
+    Float lists and float64 NumPy scalars become `floatx()`.
+    """
     if isinstance(x, Tensor):
         return x.value
     if isinstance(x, np.ndarray):
         return x
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return x
     arr = np.asarray(x)
-    if arr.dtype.kind == "f" or isinstance(x, float):
+    if arr.dtype.kind == "f":
         arr = arr.astype(floatx())
     return arr
 

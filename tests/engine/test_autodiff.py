@@ -230,3 +230,28 @@ def test_variable_assign_checks_shape():
     assert v.value.sum() == 6
     with pytest.raises(ValueError, match="shape"):
         v.assign(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda t: t * 2,
+        lambda t: t + 1,
+        lambda t: 0 + t,
+        lambda t: t / 2,
+        lambda t: 2 / t,
+        lambda t: t**2,
+        lambda t: t - 3,
+        lambda t: ops.maximum(t, 0),
+        lambda t: ops.where(t > 0, t, 0),
+        lambda t: ops.clip(t, 0, 1),
+    ],
+)
+def test_python_scalars_do_not_promote_float32(expr):
+    t = Tensor(np.array([1.0, 2.0], dtype="float32"))
+    assert expr(t).dtype == np.float32
+
+
+def test_integer_tensors_stay_integer_with_python_ints():
+    t = Tensor(np.array([1, 2], dtype="int32"))
+    assert (t + 1).dtype == np.int32

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -207,15 +208,17 @@ def _deserialize_function(config: Any, custom_objects: dict[str, Any] | None) ->
         module, name = config.get("module"), config.get("config")
         fn = None
         if isinstance(module, str) and isinstance(name, str):
-            try:
-                fn = getattr(importlib.import_module(module), name, None)
-            except ImportError:
-                fn = None
+            # A saved file must never make us import code: only modules that are
+            # already loaded (or the engine's own) are searched.
+            loaded = sys.modules.get(module)
+            if loaded is None and module.split(".")[0] == "engine":
+                loaded = importlib.import_module(module)
+            fn = getattr(loaded, name, None) if loaded is not None else None
         if not callable(fn):
             raise ValueError(
-                f"Cannot find the Lambda function {name!r} from module {module!r}; make it "
-                "importable, pass it in custom_objects, or register it with "
-                "@engine.saving.register_keras_serializable()."
+                f"Cannot find the Lambda function {name!r} from module {module!r}; import that "
+                "module before loading, pass the function in custom_objects, or register it "
+                "with @engine.saving.register_keras_serializable()."
             ) from None
         return fn
 
