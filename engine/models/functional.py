@@ -113,14 +113,6 @@ class Functional(Model):
         return list(self._functional_layers)
 
     @property
-    def inputs(self) -> list[KerasTensor]:
-        return list(self._inputs_flat)
-
-    @property
-    def outputs(self) -> list[KerasTensor]:
-        return list(self._outputs_flat)
-
-    @property
     def input(self) -> Any:
         return self._inputs_struct
 
@@ -164,15 +156,7 @@ class Functional(Model):
         values = self._standardize_inputs(inputs)
         computed: dict[int, Any] = {}
         for kt, value in zip(self._inputs_flat, values):
-            expected = kt.shape[1:]
-            got = np.shape(value)[1:]
-            if len(expected) != len(got) or any(
-                e is not None and e != g for e, g in zip(expected, got)
-            ):
-                raise ValueError(
-                    f"Input {kt.name!r} of model {self.name!r} expects inputs of shape {kt.shape}, "
-                    f"got data of shape {np.shape(value)}."
-                )
+            self._check_input_shape(kt, value)
             computed[id(kt)] = value
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):

@@ -69,6 +69,27 @@ class Model(Trainer, Layer):
         )
 
     @property
+    def inputs(self) -> list[Any]:
+        """The symbolic input tensors (empty for an unbuilt or subclassed model)."""
+        return list(getattr(self, "_inputs_flat", []))
+
+    @property
+    def outputs(self) -> list[Any]:
+        """The symbolic output tensors (empty for an unbuilt or subclassed model)."""
+        return list(getattr(self, "_outputs_flat", []))
+
+    def _check_input_shape(self, expected: Any, value: Any) -> None:
+        """Refuse data whose shape does not fit the symbolic input `expected`."""
+        got = np.shape(value.value if hasattr(value, "value") else value)
+        want = expected.shape
+        fits = len(got) == len(want) and all(e is None or e == g for e, g in zip(want[1:], got[1:]))
+        if not fits:
+            raise ValueError(
+                f"Input {expected.name!r} of model {self.name!r} expects inputs of shape {want}, "
+                f"got data of shape {got}."
+            )
+
+    @property
     def output_names(self) -> list[str]:
         """One name per output (the name of the layer producing it)."""
         outputs = getattr(self, "_outputs_flat", None)

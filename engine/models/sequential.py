@@ -121,16 +121,7 @@ class Sequential(Model):
             dt = dtype if dtype is not None and np.dtype(dtype).kind in "iu" else None
             self._build_graph((None, *shape[1:]), dt)
         elif args and self._inputs_flat:
-            expected = self._inputs_flat[0].shape
-            x = args[0]
-            got = np.shape(x.value if hasattr(x, "value") else x)
-            if len(got) != len(expected) or any(
-                e is not None and e != g for e, g in zip(expected[1:], got[1:])
-            ):
-                raise ValueError(
-                    f"Model {self.name!r} expects inputs of shape {expected}, "
-                    f"got data of shape {got}."
-                )
+            self._check_input_shape(self._inputs_flat[0], args[0])
         return super()._eager_call(*args, **kwargs)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
@@ -143,14 +134,6 @@ class Sequential(Model):
     @property
     def layers(self) -> list[Layer]:
         return list(self._seq_layers)
-
-    @property
-    def inputs(self) -> list[KerasTensor]:
-        return list(self._inputs_flat)
-
-    @property
-    def outputs(self) -> list[KerasTensor]:
-        return list(self._outputs_flat)
 
     @property
     def input_shape(self) -> Any:
