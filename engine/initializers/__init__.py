@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -38,7 +37,7 @@ from engine.initializers.random_initializers import (
     VarianceScaling,
     compute_fans,
 )
-from engine.saving.serialization import deserialize_keras_object, serialize_keras_object
+from engine.saving.object_registry import ObjectRegistry
 
 ALL_OBJECTS = (
     Constant,
@@ -90,68 +89,37 @@ truncated_normal = TruncatedNormal
 variance_scaling = VarianceScaling
 
 
+_REGISTRY = ObjectRegistry("initializer", ALL_OBJECTS_DICT, "glorot_uniform")
+
+
 def serialize(initializer: Any) -> Any:
     """Return the JSON-able config dict of an initializer (None gives None).
 
     Args:
         initializer: an `Initializer`, a registered function, or None.
     """
-    return serialize_keras_object(initializer)
+    return _REGISTRY.serialize(initializer)
 
 
 def deserialize(config: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
     """Rebuild an initializer from `serialize` output or a name.
 
     Args:
-        config: a dict from `serialize`, or a name such as `"he_normal"`.
+        config: a dict from `serialize`, or a name such as `"glorot_uniform"`.
         custom_objects: extra names to resolve user initializers.
     """
-    if isinstance(config, str):
-        return _instantiate(_lookup(config, custom_objects))
-    return deserialize_keras_object(
-        config, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects, kind="initializer"
-    )
-
-
-def _lookup(name: str, custom_objects: Mapping[str, Any] | None = None) -> Any:
-    try:
-        return deserialize_keras_object(
-            name, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects, kind="initializer"
-        )
-    except ValueError:
-        known = ", ".join(sorted(k for k in ALL_OBJECTS_DICT if k[0].islower()))
-        raise ValueError(
-            f"Unknown initializer {name!r}. Known initializers: {known}. A custom initializer "
-            "must be passed as an object or registered with "
-            "engine.saving.register_keras_serializable()."
-        ) from None
-
-
-def _instantiate(obj: Any) -> Any:
-    return obj() if inspect.isclass(obj) else obj
+    return _REGISTRY.deserialize(config, custom_objects)
 
 
 def get(identifier: Any) -> Callable[..., Any] | None:
     """Return an initializer from a name, a config dict, a class or a callable.
 
     Args:
-        identifier: None (gives None), a name such as `"glorot_uniform"`, a dict
-            from `serialize`, an initializer class (instantiated with defaults),
-            or a callable `(shape, dtype) -> array` (returned unchanged).
+        identifier: None (gives None), a name such as `"glorot_uniform"`, a dict from
+            `serialize`, a class (instantiated with defaults), or a callable
+            (returned unchanged).
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = ALL_OBJECTS_DICT.get(identifier)
-        return cls() if cls is not None else _instantiate(_lookup(identifier))
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if callable(identifier):
-        return _instantiate(identifier)
-    raise ValueError(
-        f"Could not interpret initializer identifier {identifier!r}: pass a name such as "
-        "'glorot_uniform', an Initializer, or a config dict."
-    )
+    return _REGISTRY.get(identifier)
 
 
 __all__ = [
