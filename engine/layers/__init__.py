@@ -28,6 +28,15 @@ from engine.layers.merging.maximum import Maximum, maximum
 from engine.layers.merging.minimum import Minimum, minimum
 from engine.layers.merging.multiply import Multiply, multiply
 from engine.layers.merging.subtract import Subtract, subtract
+from engine.layers.preprocessing import (
+    Normalization,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+)
 from engine.layers.regularization.activity_regularization import ActivityRegularization
 from engine.layers.regularization.dropout import Dropout
 from engine.layers.regularization.gaussian_dropout import GaussianDropout
@@ -70,6 +79,14 @@ _EXPORTED = [
     Minimum,
     Multiply,
     Subtract,
+    # preprocessing
+    Normalization,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
 ]
 
 
@@ -121,8 +138,15 @@ __all__ = [
     "Merge",
     "Minimum",
     "Multiply",
+    "Normalization",
     "PReLU",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
+    "Rescaling",
     "RepeatVector",
     "Permute",
     "Reshape",
