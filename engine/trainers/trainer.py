@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,15 @@ from engine.trainers.data_adapter import DataAdapter, is_array_data, split_valid
 
 
 class Trainer:
-    """The training API mixed into `Model`."""
+    """The training API mixed into `Model`.
+
+    `gradient_hook`, when set to a function `hook(grads, variables)`, is called
+    by `train_step` after the backward pass and before the optimizer update,
+    with the gradients (NumPy arrays, or None for variables the loss does not
+    reach) and the trainable variables they belong to. It lets a tracker
+    observe gradient norms without a second backward pass; it must not modify
+    the gradients.
+    """
 
     def _init_trainer(self) -> None:
         self.compiled = False
@@ -29,6 +38,7 @@ class Trainer:
         self._loss_tracker = MeanTracker("loss")
         self._initial_epoch: int | None = None
         self._output_loss_trackers: list[MeanTracker] = []
+        self.gradient_hook: Callable[[list[Any], list[Any]], None] | None = None
 
     # compile ------------------------------------------------------------------------
     def compile(
@@ -152,7 +162,10 @@ class Trainer:
         return total
 
     def train_step(self, data: tuple[Any, Any, Any]) -> dict[str, Any]:
-        """Run one optimization step on a batch and return the running logs."""
+        """Run one optimization step on a batch and return the running logs.
+
+        Calls `gradient_hook(grads, variables)` between the backward pass and the update.
+        """
         x, y, sample_weight = data
         self._clear_losses()
         variables = self.trainable_weights
@@ -160,6 +173,8 @@ class Trainer:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         grads = tape.gradient(loss, variables)
+        if self.gradient_hook is not None:
+            self.gradient_hook(grads, variables)
         self.optimizer.apply(grads, variables)
         return self._update_metrics(loss, y, y_pred, sample_weight)
 
