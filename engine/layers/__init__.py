@@ -14,6 +14,9 @@ from engine.layers.activations.leaky_relu import LeakyReLU
 from engine.layers.activations.prelu import PReLU
 from engine.layers.activations.relu import ReLU
 from engine.layers.activations.softmax import Softmax
+from engine.layers.attention.additive_attention import AdditiveAttention
+from engine.layers.attention.attention import Attention
+from engine.layers.attention.multi_head_attention import MultiHeadAttention
 from engine.layers.core.dense import Dense
 from engine.layers.core.identity import Identity
 from engine.layers.core.input_layer import Input, InputLayer
@@ -60,6 +63,10 @@ _EXPORTED = [
     PReLU,
     ReLU,
     Softmax,
+    # attention
+    AdditiveAttention,
+    Attention,
+    MultiHeadAttention,
     # regularization
     ActivityRegularization,
     Dropout,
@@ -120,6 +127,8 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "Concatenate",
     "Dense",
@@ -137,6 +146,7 @@ __all__ = [
     "Maximum",
     "Merge",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Normalization",
     "PReLU",

@@ -1,0 +1,396 @@
+"""Fused attention ops: scaled dot-product attention, additive scores, multi-axis projections.
+
+Each op computes its whole forward pass in NumPy and records one tape entry
+with a hand-written backward pass, so an attention layer costs a handful of
+tape entries however long its sequences are. Layout follows
+`torch.nn.functional.scaled_dot_product_attention`: leading batch axes (and
+heads), then `(..., T, features)`.
+
+Masks are boolean (nonzero means "may attend"); like Keras, a masked score is
+lowered by 1e9 (65504 in float16) before the softmax rather than replaced, so
+a row with every position masked is still a valid distribution.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from engine.backend.random import SeedGenerator
+from engine.backend.tensor import Tensor
+from engine.ops.core import as_array, record, unbroadcast
+
+
+def _floating(x: Any) -> np.ndarray:
+    a = as_array(x)
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        from engine.backend.config import floatx
+
+        a = a.astype(floatx())
+    return a
+
+
+def mask_bias(mask: Any, dtype: Any) -> np.ndarray | None:
+    """The additive score bias of a boolean mask: 0 where it is True, -1e9 where False.
+
+    Args:
+        mask: a boolean (or 0/1) array, or None.
+        dtype: the float dtype of the scores.
+
+    Example:
+        >>> mask_bias(np.array([True, False]), "float32")
+        array([ 0.e+00, -1.e+09], dtype=float32)
+    """
+    if mask is None:
+        return None
+    m = np.asarray(as_array(mask))
+    if m.dtype != np.bool_:
+        m = m != 0
+    dtype = np.dtype(dtype)
+    penalty = 65504.0 if dtype == np.float16 else 1e9
+    return np.where(m, dtype.type(0), dtype.type(-penalty))
+
+
+def causal_mask(q_len: int, v_len: int) -> np.ndarray:
+    """A `(q_len, v_len)` boolean lower-triangular mask: query i sees keys j <= i.
+
+    Example:
+        >>> causal_mask(2, 3)
+        array([[ True, False, False],
+               [ True,  True, False]])
+    """
+    return np.tri(q_len, v_len, dtype=np.bool_)
+
+
+def _softmax_rows(s: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in place (the scores array becomes the probabilities)."""
+    s -= s.max(axis=-1, keepdims=True)
+    np.exp(s, out=s)
+    s *= 1.0 / s.sum(axis=-1, keepdims=True)
+    return s
+
+
+def _softmax_rows_backward(p: np.ndarray, dp: np.ndarray) -> np.ndarray:
+    """Gradient of the scores from that of the probabilities; overwrites `dp`."""
+    r = (dp * p).sum(axis=-1, keepdims=True)
+    dp -= r
+    dp *= p
+    return dp
+
+
+def _add_bias(s: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    if bias is None:
+        return s
+    if np.broadcast_shapes(s.shape, bias.shape) == s.shape:
+        s += bias
+        return s
+    return s + bias
+
+
+def _dropout_scale(
+    shape: tuple[int, ...], rate: float, dtype: np.dtype, seed_generator: SeedGenerator | None
+) -> np.ndarray:
+    """An inverted-dropout multiplier: 0 for dropped entries, `1 / (1 - rate)` for kept ones."""
+    gen = (seed_generator or SeedGenerator()).generator
+    keep_prob = 1.0 - rate
+    draws = gen.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32)
+    scale = (draws < keep_prob).astype(dtype)
+    scale *= dtype.type(1.0 / keep_prob)
+    return scale
+
+
+def _swap(a: np.ndarray) -> np.ndarray:
+    return np.swapaxes(a, -1, -2)
+
+
+def _check_dropout(rate: float) -> None:
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"Attention dropout must be in [0, 1), got {rate}.")
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    mask: Any = None,
+    scale: Any = None,
+    dropout_rate: float = 0.0,
+    seed_generator: SeedGenerator | None = None,
+) -> Tensor:
+    """`dropout(softmax(scale * query @ key^T, masked)) @ value` as one fused op.
+
+    Args:
+        query: `(..., Tq, d)`.
+        key: `(..., Tv, d)`.
+        value: `(..., Tv, dv)`.
+        mask: optional boolean array broadcastable to `(..., Tq, Tv)`; False
+            keeps a query from attending to that key.
+        scale: the factor of the scores: a float, a scalar tensor (a trainable
+            weight gets its gradient) or None for `1 / sqrt(d)`.
+        dropout_rate: the fraction of attention probabilities dropped.
+        seed_generator: where the dropout draws come from (the global generator when None).
+
+    Returns:
+        The attended values, `(..., Tq, dv)`.
+
+    Example:
+        >>> q = np.ones((2, 3, 4), "float32")
+        >>> scaled_dot_product_attention(q, q, q).shape
+        (2, 3, 4)
+    """
+    _check_dropout(dropout_rate)
+    q, k, v = _floating(query), _floating(key), _floating(value)
+    dtype = np.result_type(q, k, v)
+    if scale is None:
+        scale_value = 1.0 / math.sqrt(q.shape[-1])
+    else:
+        scale_value = float(np.asarray(as_array(scale)))
+    sc = dtype.type(scale_value)
+    qs = q * sc
+    s = qs @ _swap(k)
+    s = _add_bias(s, mask_bias(mask, dtype))
+    p = _softmax_rows(s)
+    drop = None
+    pd = p
+    if dropout_rate > 0:
+        drop = _dropout_scale(p.shape, dropout_rate, dtype, seed_generator)
+        pd = p * drop
+    out = pd @ v
+
+    def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
+        gq = gk = gv = gs = None
+        if n[2]:
+            gv = unbroadcast(_swap(pd) @ g, v.shape)
+        if n[0] or n[1] or (len(n) > 3 and n[3]):
+            dp = g @ _swap(v)
+            if drop is not None:
+                dp *= drop
+            ds = _softmax_rows_backward(p, dp)
+            if n[0] or (len(n) > 3 and n[3]):
+                dsk = ds @ k
+                if n[0]:
+                    gq = unbroadcast(dsk * sc, q.shape)
+                if len(n) > 3 and n[3]:
+                    gs = np.asarray((q * dsk).sum(), dtype=np.asarray(as_array(scale)).dtype)
+            if n[1]:
+                gk = unbroadcast(_swap(ds) @ qs, k.shape)
+        return gq, gk, gv, gs
+
+    parents: tuple[Any, ...] = (query, key, value)
+    if isinstance(scale, Tensor):
+        parents = (*parents, scale)
+    return record(out, parents, vjp)
+
+
+def attention_from_scores(
+    scores: Any,
+    value: Any,
+    mask: Any = None,
+    dropout_rate: float = 0.0,
+    seed_generator: SeedGenerator | None = None,
+) -> Tensor:
+    """`dropout(softmax(scores, masked)) @ value` as one fused op.
+
+    Args:
+        scores: `(..., Tq, Tv)` attention logits.
+        value: `(..., Tv, dv)`.
+        mask: optional boolean array broadcastable to `(..., Tq, Tv)`.
+        dropout_rate: the fraction of attention probabilities dropped.
+        seed_generator: where the dropout draws come from.
+
+    Returns:
+        `(..., Tq, dv)`.
+
+    Example:
+        >>> scores, value = np.zeros((1, 2, 3), "float32"), np.ones((1, 3, 4), "float32")
+        >>> attention_from_scores(scores, value).shape
+        (1, 2, 4)
+    """
+    _check_dropout(dropout_rate)
+    s0, v = _floating(scores), _floating(value)
+    dtype = np.result_type(s0, v)
+    s = s0.astype(dtype, copy=True)
+    p = _softmax_rows(_add_bias(s, mask_bias(mask, dtype)))
+    drop = None
+    pd = p
+    if dropout_rate > 0:
+        drop = _dropout_scale(p.shape, dropout_rate, dtype, seed_generator)
+        pd = p * drop
+    out = pd @ v
+
+    def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, Any]:
+        gs = gv = None
+        if n[1]:
+            gv = unbroadcast(_swap(pd) @ g, v.shape)
+        if n[0]:
+            dp = g @ _swap(v)
+            if drop is not None:
+                dp *= drop
+            gs = unbroadcast(_softmax_rows_backward(p, dp), s0.shape)
+        return gs, gv
+
+    return record(out, (scores, value), vjp)
+
+
+def masked_softmax(scores: Any, mask: Any = None) -> Tensor:
+    """Softmax over the last axis after lowering masked scores by 1e9, as Keras does.
+
+    Args:
+        scores: attention logits `(..., Tq, Tv)`.
+        mask: optional boolean array broadcastable to the scores.
+
+    Example:
+        >>> masked_softmax(np.zeros((1, 2), "float32"), np.array([[True, False]])).numpy()
+        array([[1., 0.]], dtype=float32)
+    """
+    s0 = _floating(scores)
+    p = _softmax_rows(_add_bias(s0.copy(), mask_bias(mask, s0.dtype)))
+
+    def vjp(g: np.ndarray, n: tuple[bool]) -> tuple[np.ndarray]:
+        return (unbroadcast(_softmax_rows_backward(p, g.copy()), s0.shape),)
+
+    return record(p, (scores,), vjp)
+
+
+def dropout_scale(
+    shape: tuple[int, ...], rate: float, dtype: Any, seed_generator: SeedGenerator | None = None
+) -> np.ndarray:
+    """The inverted-dropout multiplier the fused ops use, for composing the same dropout by hand.
+
+    Args:
+        shape: the shape of the probabilities.
+        rate: the fraction dropped, in [0, 1).
+        dtype: the float dtype.
+        seed_generator: where the draws come from.
+
+    Example:
+        >>> set(dropout_scale((100,), 0.5, "float32", SeedGenerator(0)).tolist()) == {0.0, 2.0}
+        True
+    """
+    _check_dropout(rate)
+    return _dropout_scale(tuple(shape), rate, np.dtype(dtype), seed_generator)
+
+
+def additive_attention_scores(
+    query: Any, key: Any, inner_scale: Any = None, outer_scale: Any = None
+) -> Tensor:
+    """Additive (Bahdanau) scores `sum(outer * tanh(inner * (q_i + k_j)), -1)` as one fused op.
+
+    Args:
+        query: `(..., Tq, d)`.
+        key: `(..., Tv, d)`.
+        inner_scale: None or a scalar multiplying `q_i + k_j` inside the tanh.
+        outer_scale: None, a scalar, or a `(d,)` vector weighting the tanh terms.
+
+    Returns:
+        Scores of shape `(..., Tq, Tv)`.
+
+    Example:
+        >>> additive_attention_scores(np.zeros((1, 2, 3)), np.zeros((1, 4, 3))).shape
+        (1, 2, 4)
+    """
+    q, k = _floating(query), _floating(key)
+    dtype = np.result_type(q, k)
+    inner = None if inner_scale is None else np.asarray(as_array(inner_scale))
+    outer = None if outer_scale is None else np.asarray(as_array(outer_scale))
+    z = q[..., :, None, :] + k[..., None, :, :]
+    t = np.tanh(z * inner.astype(dtype) if inner is not None else z)
+    if outer is None:
+        out = t.sum(axis=-1)
+    elif outer.ndim == 0:
+        out = t.sum(axis=-1) * outer.astype(dtype)
+    else:
+        out = t @ outer.astype(dtype)
+
+    def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
+        g_inner = g_outer = gq = gk = None
+        if outer is None:
+            dt = np.broadcast_to(g[..., None], t.shape)
+        elif outer.ndim == 0:
+            dt = np.broadcast_to((g * outer)[..., None], t.shape)
+        else:
+            dt = g[..., None] * outer
+        du = dt * (1 - t * t)
+        if len(n) > 3 and n[3]:
+            if outer.ndim == 0:
+                g_outer = np.asarray((g * t.sum(axis=-1)).sum(), dtype=outer.dtype)
+            else:
+                g_outer = np.tensordot(g, t, axes=g.ndim).astype(outer.dtype)
+        if len(n) > 2 and n[2]:
+            g_inner = np.asarray((du * z).sum(), dtype=inner.dtype)
+        if n[0] or n[1]:
+            dz = du * inner if inner is not None else du
+            if n[0]:
+                gq = unbroadcast(dz.sum(axis=-2), q.shape)
+            if n[1]:
+                gk = unbroadcast(dz.sum(axis=-3), k.shape)
+        return gq, gk, g_inner, g_outer
+
+    parents: tuple[Any, ...] = (query, key)
+    if inner_scale is not None or outer_scale is not None:
+        parents = (*parents, inner_scale)
+    if outer_scale is not None:
+        parents = (*parents, outer_scale)
+    return record(out, parents, vjp)
+
+
+def projection(x: Any, kernel: Any, bias: Any = None, contract_dims: int = 1) -> Tensor:
+    """Contract the last `contract_dims` axes of `x` with the first ones of `kernel`, add `bias`.
+
+    The einsum-dense projections of multi-head attention (`"abc,cde->abde"`
+    and `"abcd,cde->abe"`) as one GEMM each way.
+
+    Args:
+        x: `(..., *contracted)`.
+        kernel: `(*contracted, *out)`.
+        bias: optional, of shape `out`.
+        contract_dims: how many trailing axes of `x` are contracted.
+
+    Returns:
+        `(..., *out)`.
+
+    Example:
+        >>> projection(np.ones((2, 5, 8)), np.ones((8, 4, 3))).shape
+        (2, 5, 4, 3)
+    """
+    a, w = as_array(x), as_array(kernel)
+    b = None if bias is None else as_array(bias)
+    lead = a.shape[: a.ndim - contract_dims]
+    out_dims = w.shape[contract_dims:]
+    n_in = math.prod(w.shape[:contract_dims])
+    n_out = math.prod(out_dims)
+    if a.shape[a.ndim - contract_dims :] != w.shape[:contract_dims]:
+        raise ValueError(
+            f"projection: the last {contract_dims} axes of an input of shape {a.shape} must "
+            f"match the first axes of a kernel of shape {w.shape}."
+        )
+    a2 = a.reshape(-1, n_in)
+    w2 = w.reshape(n_in, n_out)
+    out = a2 @ w2
+    if b is not None:
+        out += b.reshape(n_out)
+
+    def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
+        g2 = g.reshape(-1, n_out)
+        gx = (g2 @ w2.T).reshape(a.shape) if n[0] else None
+        gw = (a2.T @ g2).reshape(w.shape) if n[1] else None
+        gb = g2.sum(axis=0).reshape(b.shape) if len(n) > 2 and n[2] else None
+        return gx, gw, gb
+
+    parents = (x, kernel) if bias is None else (x, kernel, bias)
+    return record(out.reshape(*lead, *out_dims), parents, vjp)
+
+
+__all__ = [
+    "additive_attention_scores",
+    "attention_from_scores",
+    "causal_mask",
+    "dropout_scale",
+    "mask_bias",
+    "masked_softmax",
+    "projection",
+    "scaled_dot_product_attention",
+]
