@@ -31,6 +31,10 @@ from engine.layers.merging.maximum import Maximum, maximum
 from engine.layers.merging.minimum import Minimum, minimum
 from engine.layers.merging.multiply import Multiply, multiply
 from engine.layers.merging.subtract import Subtract, subtract
+from engine.layers.normalization.batch_normalization import BatchNormalization
+from engine.layers.normalization.group_normalization import GroupNormalization
+from engine.layers.normalization.layer_normalization import LayerNormalization
+from engine.layers.normalization.unit_normalization import UnitNormalization
 from engine.layers.preprocessing import (
     Normalization,
     RandomCrop,
@@ -86,6 +90,11 @@ _EXPORTED = [
     Minimum,
     Multiply,
     Subtract,
+    # normalization
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
     # preprocessing
     Normalization,
     RandomCrop,
@@ -130,6 +139,7 @@ __all__ = [
     "AdditiveAttention",
     "Attention",
     "Average",
+    "BatchNormalization",
     "Concatenate",
     "Dense",
     "Dot",
@@ -137,11 +147,13 @@ __all__ = [
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",
+    "GroupNormalization",
     "Identity",
     "Input",
     "InputLayer",
     "Lambda",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
     "Maximum",
     "Merge",
@@ -162,6 +174,7 @@ __all__ = [
     "Reshape",
     "Softmax",
     "Subtract",
+    "UnitNormalization",
     "add",
     "average",
     "concatenate",

@@ -9,7 +9,9 @@ from engine.backend.tensor import convert_to_tensor
 from engine.ops.linalg import dense
 from engine.ops.nn import *  # noqa: F403
 from engine.ops.nn import __all__ as _nn_all
+from engine.ops.normalization import *  # noqa: F403
+from engine.ops.normalization import __all__ as _norm_all
 from engine.ops.numpy import *  # noqa: F403
 from engine.ops.numpy import __all__ as _np_all
 
-__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all]
+__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all, *_norm_all]
