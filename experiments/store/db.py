@@ -1,0 +1,140 @@
+"""Connecting to the tracking database: URL resolution, engines and dialect settings.
+
+One engine per process per URL (a forked child gets its own, never its parent's
+pooled connections). SQLite gets WAL, a busy timeout and foreign keys on every
+connection, and transactions that write begin with `BEGIN IMMEDIATE` so two
+writers queue on the busy timeout instead of failing with "database is locked"
+when one upgrades a read lock. PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_VAR = "KERASTUI_DB"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option naming how a SQLite transaction begins (DEFERRED or IMMEDIATE).
+SQLITE_BEGIN_OPTION = "kerastui_sqlite_begin"
+
+_engines: dict[tuple[int, str], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def default_url(workspace: Path | None = None) -> str:
+    """The default database: `data/kerastui.db` under the workspace (the current directory).
+
+    Args:
+        workspace: the workspace folder; the current directory when None.
+    """
+    root = Path.cwd() if workspace is None else Path(workspace)
+    return f"sqlite:///{(root / 'data' / 'kerastui.db').resolve()}"
+
+
+def resolve_url(url: str | None = None) -> URL:
+    """The database URL to use: the argument, else `$KERASTUI_DB`, else the default.
+
+    `postgresql://` URLs are routed to the psycopg 3 driver. SQLite file paths
+    are made absolute and their folder is created.
+
+    Args:
+        url: a SQLAlchemy URL such as `sqlite:///runs.db` or `postgresql://host/db`.
+    """
+    raw = url or os.environ.get(ENV_VAR) or default_url()
+    try:
+        parsed = make_url(raw)
+    except ArgumentError as exc:
+        raise ValueError(
+            f"database URL {raw!r} is not a valid SQLAlchemy URL; use e.g. "
+            "sqlite:///data/kerastui.db or postgresql://user@host/dbname"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+    if backend != "sqlite":
+        raise ValueError(
+            f"database URL {raw!r} names {backend!r}; kerastui supports sqlite:/// and postgresql://"
+        )
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        raise ValueError(
+            f"database URL {raw!r} is not a SQLite file; workers and readers need a shared "
+            "file such as sqlite:///data/kerastui.db"
+        )
+    path = Path(database).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return parsed.set(database=str(path))
+
+
+def get_engine(url: str | URL | None = None) -> Engine:
+    """The process-wide engine for a URL, created on first use.
+
+    Args:
+        url: a database URL (see `resolve_url`); None means `$KERASTUI_DB` or the default.
+    """
+    resolved = url if isinstance(url, URL) else resolve_url(url)
+    key = (os.getpid(), resolved.render_as_string(hide_password=False))
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _create_engine(resolved)
+            _engines[key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection this process opened (tests, and before forking)."""
+    with _engines_lock:
+        for (pid, _), engine in list(_engines.items()):
+            if pid == os.getpid():
+                engine.dispose()
+        _engines.clear()
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event emit BEGIN itself: pysqlite's implicit
+        # transactions would start DEFERRED and never let us ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        # Safe against corruption in WAL mode; only a power cut can lose the last commits.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def writing(engine: Engine) -> Engine:
+    """The engine whose transactions take the write lock up front (SQLite's BEGIN IMMEDIATE).
+
+    Args:
+        engine: an engine from `get_engine`.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
