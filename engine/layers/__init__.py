@@ -17,6 +17,14 @@ from engine.layers.activations.softmax import Softmax
 from engine.layers.attention.additive_attention import AdditiveAttention
 from engine.layers.attention.attention import Attention
 from engine.layers.attention.multi_head_attention import MultiHeadAttention
+from engine.layers.convolutional.conv1d import Conv1D
+from engine.layers.convolutional.conv1d_transpose import Conv1DTranspose
+from engine.layers.convolutional.conv2d import Conv2D
+from engine.layers.convolutional.conv2d_transpose import Conv2DTranspose
+from engine.layers.convolutional.depthwise_conv1d import DepthwiseConv1D
+from engine.layers.convolutional.depthwise_conv2d import DepthwiseConv2D
+from engine.layers.convolutional.separable_conv1d import SeparableConv1D
+from engine.layers.convolutional.separable_conv2d import SeparableConv2D
 from engine.layers.core.dense import Dense
 from engine.layers.core.identity import Identity
 from engine.layers.core.input_layer import Input, InputLayer
@@ -71,6 +79,15 @@ _EXPORTED = [
     AdditiveAttention,
     Attention,
     MultiHeadAttention,
+    # convolutional
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
     # regularization
     ActivityRegularization,
     Dropout,
@@ -104,6 +121,14 @@ _EXPORTED = [
     RandomZoom,
     Rescaling,
 ]
+
+# Keras's long names for the convolution layers.
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D
 
 
 def _module_objects() -> dict[str, Any]:
@@ -141,7 +166,17 @@ __all__ = [
     "Average",
     "BatchNormalization",
     "Concatenate",
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution1DTranspose",
+    "Convolution2D",
+    "Convolution2DTranspose",
     "Dense",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
     "Dot",
     "Dropout",
     "Flatten",
@@ -172,6 +207,10 @@ __all__ = [
     "RepeatVector",
     "Permute",
     "Reshape",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
     "Softmax",
     "Subtract",
     "UnitNormalization",

@@ -6,6 +6,8 @@ Example:
 """
 
 from engine.backend.tensor import convert_to_tensor
+from engine.ops.conv import *  # noqa: F403
+from engine.ops.conv import __all__ as _conv_all
 from engine.ops.linalg import dense
 from engine.ops.nn import *  # noqa: F403
 from engine.ops.nn import __all__ as _nn_all
@@ -14,4 +16,4 @@ from engine.ops.normalization import __all__ as _norm_all
 from engine.ops.numpy import *  # noqa: F403
 from engine.ops.numpy import __all__ as _np_all
 
-__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all, *_norm_all]
+__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all, *_norm_all, *_conv_all]

@@ -1,0 +1,1 @@
+"""Convolution layers: Conv1D/2D, their transposes, depthwise and separable convolutions."""

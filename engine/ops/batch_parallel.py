@@ -1,0 +1,184 @@
+"""Run the per-chunk work of a batched op on a small thread pool, BLAS held at one thread.
+
+NumPy's element-wise work (im2col copies, col2im adds, bias adds) runs on one
+core, and BLAS's own threads spin and stall when a core is busy elsewhere. A
+batched op instead splits its batch into chunks small enough to stay in cache
+and runs the chunks on a pool of threads (NumPy and BLAS release the GIL), each
+calling BLAS single-threaded, so copies and GEMMs alike use every core.
+
+Example:
+    >>> out = np.empty((64, 10), "float32")
+    >>> def work(start, stop):
+    ...     np.matmul(x[start:stop], w, out=out[start:stop])
+    >>> map_chunks(work, 64, bytes_per_item=x[0].nbytes, flops=2 * x.size * 10)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+# A chunk's scratch (its im2col matrix) should fit in a core's L2 cache.
+CHUNK_BYTES = 1 << 20
+# Below this many floating-point operations a call runs inline: handing work to
+# the pool costs tens of microseconds.
+MIN_PARALLEL_FLOPS = 4e6
+# Scratch buffers larger than this are not kept between calls.
+_MAX_CACHED_SCRATCH = 64 << 20
+
+_lock = threading.Lock()
+_local = threading.local()
+_pool: ThreadPoolExecutor | None = None
+_workers: int | None = None
+_blas: list[Any] | None = None
+_blas_depth = 0
+_blas_saved: list[int] = []
+
+
+def _available_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def num_workers() -> int:
+    """The number of threads batched ops split their work over (the usable cores, at most 8)."""
+    global _workers
+    if _workers is None:
+        _workers = max(1, min(_available_cores(), 8)) if _blas_controllers() else 1
+    return _workers
+
+
+def set_num_workers(count: int) -> None:
+    """Use `count` threads for batched ops from now on (1 runs everything inline).
+
+    Args:
+        count: a positive number of threads.
+    """
+    global _workers, _pool
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"set_num_workers needs a positive integer, got {count!r}.")
+    with _lock:
+        _workers = count if count == 1 or _blas_controllers() else 1
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+            _pool = None
+
+
+def _blas_controllers() -> list[Any]:
+    # Without threadpoolctl BLAS cannot be held at one thread, and pool threads
+    # each running multi-threaded BLAS would oversubscribe the cores.
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _blas = []
+        else:
+            _blas = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _blas
+
+
+class _SingleThreadedBlas:
+    """Hold BLAS at one thread; nested and concurrent uses restore it once, at the end."""
+
+    def __enter__(self) -> None:
+        global _blas_depth, _blas_saved
+        with _lock:
+            if _blas_depth == 0:
+                controllers = _blas_controllers()
+                _blas_saved = [c.num_threads for c in controllers]
+                for c in controllers:
+                    c.set_num_threads(1)
+            _blas_depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _blas_depth
+        with _lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                for c, n in zip(_blas_controllers(), _blas_saved):
+                    c.set_num_threads(n)
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(num_workers(), thread_name_prefix="engine-batch")
+        return _pool
+
+
+def chunk_bounds(batch: int, bytes_per_item: int, workers: int) -> list[tuple[int, int]]:
+    """Split `range(batch)` into cache-sized chunks, at least one per worker when possible.
+
+    Args:
+        batch: the number of items.
+        bytes_per_item: the scratch memory one item's work needs.
+        workers: the number of threads that will share the chunks.
+    """
+    size = max(1, CHUNK_BYTES // max(1, bytes_per_item))
+    size = min(size, -(-batch // workers)) if batch >= workers else size
+    size = max(1, min(size, batch))
+    return [(start, min(start + size, batch)) for start in range(0, batch, size)]
+
+
+def map_chunks(
+    fn: Callable[[int, int], T], batch: int, bytes_per_item: int, flops: float
+) -> list[T]:
+    """Call `fn(start, stop)` over chunks of a batch, in parallel when it is worth it.
+
+    Args:
+        fn: the work for items `start:stop`; it writes its own slice of any output.
+        batch: the number of items.
+        bytes_per_item: the scratch memory one item's work needs (sizes the chunks).
+        flops: the total work, to run small calls inline.
+
+    Returns:
+        The results of `fn`, one per chunk, in order.
+    """
+    workers = num_workers()
+    if workers == 1 or flops < MIN_PARALLEL_FLOPS or batch == 1:
+        return [fn(a, b) for a, b in chunk_bounds(batch, bytes_per_item, 1)]
+    bounds = chunk_bounds(batch, bytes_per_item, workers)
+    if len(bounds) == 1:
+        return [fn(*bounds[0])]
+    pool = _get_pool()
+    with _SingleThreadedBlas():
+        futures = [pool.submit(fn, a, b) for a, b in bounds]
+        return [f.result() for f in futures]
+
+
+def scratch(slot: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
+    """An uninitialised per-thread work array, reused between calls with the same `slot`.
+
+    Args:
+        slot: names the buffer; two arrays in use at once need different slots.
+        shape: the array's shape.
+        dtype: the array's dtype.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > _MAX_CACHED_SCRATCH:
+        return np.empty(shape, dtype)
+    buffers = _local.__dict__.setdefault("buffers", {})
+    buf = buffers.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = buffers[slot] = np.empty(max(nbytes, 1), np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+__all__ = [
+    "chunk_bounds",
+    "map_chunks",
+    "num_workers",
+    "scratch",
+    "set_num_workers",
+]
