@@ -65,18 +65,27 @@ def causal_mask(q_len: int, v_len: int) -> np.ndarray:
     return np.tri(q_len, v_len, dtype=np.bool_)
 
 
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """Sums over the last axis; `einsum` is several times faster than `sum` on short rows."""
+    return np.einsum("...j->...", a)
+
+
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`(a * b).sum(-1)` without the temporary."""
+    return np.einsum("...j,...j->...", a, b)
+
+
 def _softmax_rows(s: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, in place (the scores array becomes the probabilities)."""
     s -= s.max(axis=-1, keepdims=True)
     np.exp(s, out=s)
-    s *= 1.0 / s.sum(axis=-1, keepdims=True)
+    s *= (1.0 / _row_sums(s))[..., None]
     return s
 
 
 def _softmax_rows_backward(p: np.ndarray, dp: np.ndarray) -> np.ndarray:
     """Gradient of the scores from that of the probabilities; overwrites `dp`."""
-    r = (dp * p).sum(axis=-1, keepdims=True)
-    dp -= r
+    dp -= _row_dots(dp, p)[..., None]
     dp *= p
     return dp
 
@@ -109,6 +118,48 @@ def _swap(a: np.ndarray) -> np.ndarray:
 def _check_dropout(rate: float) -> None:
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"Attention dropout must be in [0, 1), got {rate}.")
+
+
+def _unnormalised_softmax(
+    qs: np.ndarray, k: np.ndarray, bias: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`exp(qs @ k^T + bias - shift)` and `1 / rowsum` for the softmax over the last axis.
+
+    The shift of row i is the Cauchy-Schwarz bound `|q_i| * max_j |k_j|` of its
+    scores (`qs` carries the scale) rather than their maximum: it is folded into
+    the GEMM as one extra feature, so no pass over the scores computes or
+    subtracts a maximum.
+    No exponent is positive, so nothing overflows; a row whose bound lies so far
+    above its scores that its sum gets tiny (or a row whose keys are all masked)
+    is recomputed with the exact maximum, so precision matches the usual softmax.
+    """
+    dtype = qs.dtype
+    q_norm = np.sqrt(_row_dots(qs, qs))
+    k_norm = np.sqrt(_row_dots(k, k)).max(axis=-1, keepdims=True)
+    shift = q_norm * k_norm
+    qa = np.concatenate([qs, -shift[..., None]], axis=-1)
+    ka = np.concatenate([k, np.ones((*k.shape[:-1], 1), dtype)], axis=-1)
+    e = qa @ _swap(ka)
+    if bias is not None:
+        e = _add_bias(e, bias)
+    np.minimum(e, 0, out=e)  # rounding in the GEMM can leave tiny positive values
+    np.exp(e, out=e)
+    sums = _row_sums(e)
+    tiny = np.sqrt(np.finfo(dtype).tiny)
+    bad = sums < tiny
+    if bad.any():
+        rows = np.nonzero(bad)
+        lead = e.shape[:-2]
+        q_rows = np.broadcast_to(qs, (*lead, *qs.shape[-2:]))[rows]
+        k_rows = np.broadcast_to(k, (*lead, *k.shape[-2:]))[rows[:-1]]
+        raw = np.einsum("nd,nsd->ns", q_rows, k_rows)
+        if bias is not None:
+            raw = raw + np.broadcast_to(bias, e.shape)[rows]
+        raw -= raw.max(axis=-1, keepdims=True)
+        exact = np.exp(raw)
+        e[rows] = exact
+        sums[rows] = _row_sums(exact)
+    return e, 1.0 / sums
 
 
 def scaled_dot_product_attention(
@@ -150,33 +201,42 @@ def scaled_dot_product_attention(
         scale_value = float(np.asarray(as_array(scale)))
     sc = dtype.type(scale_value)
     qs = q * sc
-    s = qs @ _swap(k)
-    s = _add_bias(s, mask_bias(mask, dtype))
-    p = _softmax_rows(s)
+    bias = mask_bias(mask, dtype)
+    # e holds exp(score - shift) and z the rows' 1 / sum(e): the probabilities are
+    # e * z, never formed, since folding z into the small (..., Tq, dv) arrays
+    # saves a pass over the (..., Tq, Tv) scores each way.
+    e, z = _unnormalised_softmax(qs, k, bias)
     drop = None
-    pd = p
+    ed = e
     if dropout_rate > 0:
-        drop = _dropout_scale(p.shape, dropout_rate, dtype, seed_generator)
-        pd = p * drop
-    out = pd @ v
+        drop = _dropout_scale(e.shape, dropout_rate, dtype, seed_generator)
+        ed = e * drop
+    out = ed @ v
+    out *= z[..., None]
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         gq = gk = gv = gs = None
+        need_scale = len(n) > 3 and n[3]
+        gz = g * z[..., None]
         if n[2]:
-            gv = unbroadcast(_swap(pd) @ g, v.shape)
-        if n[0] or n[1] or (len(n) > 3 and n[3]):
-            dp = g @ _swap(v)
+            gv = unbroadcast(_swap(ed) @ gz, v.shape)
+        if n[0] or n[1] or need_scale:
+            # dp = z * dL/dP; the softmax backward in terms of e and z.
+            dp = gz @ _swap(v)
             if drop is not None:
                 dp *= drop
-            ds = _softmax_rows_backward(p, dp)
-            if n[0] or (len(n) > 3 and n[3]):
-                dsk = ds @ k
+            dp -= (_row_dots(dp, e) * z)[..., None]
+            dp *= e
+            if n[0] or need_scale:
+                dsk = dp @ k
                 if n[0]:
                     gq = unbroadcast(dsk * sc, q.shape)
-                if len(n) > 3 and n[3]:
-                    gs = np.asarray((q * dsk).sum(), dtype=np.asarray(as_array(scale)).dtype)
+                if need_scale:
+                    gs = np.asarray(
+                        _row_dots(q, dsk).sum(), dtype=np.asarray(as_array(scale)).dtype
+                    )
             if n[1]:
-                gk = unbroadcast(_swap(ds) @ qs, k.shape)
+                gk = unbroadcast(_swap(dp) @ qs, k.shape)
         return gq, gk, gv, gs
 
     parents: tuple[Any, ...] = (query, key, value)

@@ -85,6 +85,26 @@ def test_scaled_dot_product_attention_gradients(float64):
     )
 
 
+def test_scaled_dot_product_attention_rows_far_below_their_bound(float64):
+    # Keys orthogonal to a long query: the Cauchy-Schwarz shift lies ~1e4 above the
+    # scores, so exp underflows and the row is recomputed with its exact maximum.
+    q = np.array([[[100.0, 0.0], [0.5, 0.2]]])
+    k = np.array([[[0.0, 100.0], [0.01, 0.0], [0.02, 0.01]]])
+    v = data(1, 3, 2)
+    out = attn_ops.scaled_dot_product_attention(q, k, v, scale=1.0).numpy()
+    logits = q @ k[0].T
+    weights = np.exp(logits - logits.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    np.testing.assert_allclose(out, weights @ v, rtol=1e-10)
+    check_gradients(
+        lambda a, b, c: attn_ops.scaled_dot_product_attention(a, b, c, scale=1.0),
+        q,
+        k,
+        v,
+        atol=1e-5,
+    )
+
+
 def test_attention_ops_gradients(float64):
     s, v = data(2, 4, 6), data(2, 6, 3)
     mask = padding_mask([3, 6], 6)[:, None, :]
