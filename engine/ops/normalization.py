@@ -8,6 +8,7 @@ per-feature statistics are tiny and cost nothing next to the input.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from engine.backend import config
 from engine.backend.config import floatx
 from engine.backend.tensor import Tensor
-from engine.ops.core import as_array, record, unbroadcast
+from engine.ops.core import as_array, record
 
 __all__ = [
     "batch_normalization",
@@ -25,11 +26,6 @@ __all__ = [
     "layer_normalization",
     "unit_normalization",
 ]
-
-# Column sums run over row blocks this many elements wide: NumPy sums a
-# narrow (M, C) array one short row at a time, several times slower (and less
-# accurate in float32) than over wide rows with a final short reduction.
-_WIDE_ROW = 8192
 
 
 def _floating(x: Any) -> np.ndarray:
@@ -52,21 +48,33 @@ def _param(p: Any, dtype: np.dtype) -> np.ndarray | None:
     return a
 
 
-def _column_sums(a2: np.ndarray) -> np.ndarray:
-    """`a2.sum(axis=0)` for a C-contiguous `(M, C)` array, summed over wide row blocks."""
-    m, c = a2.shape
-    r = min(m, max(1, _WIDE_ROW // max(c, 1)))
-    if r <= 1:
-        return a2.sum(axis=0)
-    whole = m // r * r
-    out = a2[:whole].reshape(-1, r * c).sum(axis=0).reshape(r, c).sum(axis=0)
-    if whole < m:
-        out += a2[whole:].sum(axis=0)
-    return out
+@functools.lru_cache(maxsize=64)
+def _ones(n: int, dtype: str) -> np.ndarray:
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def _sum_middle(a: np.ndarray, p: int, pre: int, c: int, post: int) -> np.ndarray:
+    """Sums of `a`, viewed as `(p, pre, c, post)`, over `pre` and `post`: shape `(p, c)`.
+
+    Each sum is a product with a vector of ones, so BLAS does it on every core;
+    NumPy's own reductions across rows run on one core several times slower
+    (and in float32 also less accurately).
+    """
+    dt = a.dtype.str
+    if post > 1:
+        a = a.reshape(-1, post) @ _ones(post, dt)
+    if pre == 1:
+        # Nothing was summed when post == 1 either: copy, callers may reuse `a`.
+        return a.reshape(p, c) if post > 1 else a.reshape(p, c).copy()
+    if p == 1:
+        return (_ones(pre, dt) @ a.reshape(pre, c)).reshape(1, c)
+    return np.matmul(_ones(pre, dt).reshape(1, pre), a.reshape(p, pre, c)).reshape(p, c)
 
 
 class _FeatureAxis:
-    """Sums over every axis but one feature axis, fast when it is the last one."""
+    """The input seen as `(pre, C, post)` around one feature axis of size C."""
 
     def __init__(self, shape: tuple[int, ...], axis: int, what: str) -> None:
         ndim = len(shape)
@@ -77,16 +85,15 @@ class _FeatureAxis:
             )
         self.axis = axis % ndim
         self.size = shape[self.axis]
-        self.last = self.axis == ndim - 1
+        self.pre = int(np.prod(shape[: self.axis]))
+        self.post = int(np.prod(shape[self.axis + 1 :]))
+        self.count = self.pre * self.post
         self.reduce = tuple(i for i in range(ndim) if i != self.axis)
-        self.count = int(np.prod(shape)) // max(self.size, 1)
         self.bshape = tuple(self.size if i == self.axis else 1 for i in range(ndim))
 
     def sum(self, a: np.ndarray) -> np.ndarray:
         """Sum of `a` (input-shaped) over the non-feature axes, in broadcast shape."""
-        if self.last and a.flags.c_contiguous:
-            return _column_sums(a.reshape(-1, self.size)).reshape(self.bshape)
-        return a.sum(axis=self.reduce, keepdims=True)
+        return _sum_middle(a, 1, self.pre, self.size, self.post).reshape(self.bshape)
 
     def channel(self, p: np.ndarray | None, name: str) -> np.ndarray | None:
         """A per-feature vector of shape `(C,)` reshaped to broadcast against the input."""
@@ -98,6 +105,146 @@ class _FeatureAxis:
                 f"{self.axis}, got shape {p.shape}."
             )
         return p.reshape(self.bshape)
+
+
+def _grouped_standardize(
+    a: np.ndarray,
+    groups: int,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    epsilon: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Normalize `a`, viewed as `(P, pre, C, post)`, per sample p and group of channels.
+
+    The statistics of group j of sample p are over `pre`, `post` and the group's
+    `C // groups` channels; `gamma` and `beta` are per channel. Batch norm is
+    `P = 1` with one group per channel, group norm `P = batch`.
+
+    Returns:
+        `(out, mean, var, backward)` with the `(P, groups)` statistics and
+        `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
+    """
+    p, pre, c, post = a.shape
+    cg = c // groups
+    count = pre * post * cg
+
+    def group_sums(t: np.ndarray) -> np.ndarray:
+        return t if cg == 1 else t.reshape(p, groups, cg).sum(axis=2)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        return (v if cg == 1 else np.repeat(v, cg, axis=1)).reshape(p, 1, c, 1)
+
+    mean = group_sums(_sum_middle(a, p, pre, c, post)) / count
+    xhat = a - spread(mean)
+    buffer = np.square(xhat)
+    var = group_sums(_sum_middle(buffer, p, pre, c, post)) / count
+    inv = 1 / np.sqrt(var + epsilon)
+    xhat *= spread(inv)
+    gamma_b = None if gamma is None else gamma.reshape(1, 1, c, 1)
+    beta_b = None if beta is None else beta.reshape(1, 1, c, 1)
+    if gamma_b is not None:
+        out = np.multiply(xhat, gamma_b, out=buffer)
+        if beta_b is not None:
+            out += beta_b
+    elif beta_b is not None:
+        out = np.add(xhat, beta_b, out=buffer)
+    else:
+        out = xhat
+
+    def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
+        g_sums = _sum_middle(g, p, pre, c, post)
+        t = g * xhat if need_x or need_gamma else None
+        t_sums = None if t is None else _sum_middle(t, p, pre, c, post)
+        gx = None
+        if need_x:
+            if cg == 1:
+                # Per-channel statistics: gamma factors out of the whole bracket.
+                np.multiply(xhat, spread(t_sums / count), out=t)
+                gx = np.subtract(g, t, out=t)
+                gx -= spread(g_sums / count)
+                factor = spread(inv)
+                gx *= factor if gamma_b is None else factor * gamma_b
+            else:
+                gs_sums, gsx_sums = (
+                    (g_sums, t_sums) if gamma is None else (g_sums * gamma, t_sums * gamma)
+                )
+                np.multiply(xhat, spread(group_sums(gsx_sums) / count), out=t)
+                gx = np.subtract(g, t, out=t) if gamma_b is None else g * gamma_b
+                if gamma_b is not None:
+                    gx -= t
+                gx -= spread(group_sums(gs_sums) / count)
+                gx *= spread(inv)
+        ggamma = t_sums.sum(axis=0) if need_gamma and gamma is not None else None
+        gbeta = g_sums.sum(axis=0) if need_beta and beta is not None else None
+        return gx, ggamma, gbeta
+
+    return out, mean, var, backward
+
+
+def _row_standardize(
+    a: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    epsilon: float,
+    rms_scaling: bool,
+) -> tuple[np.ndarray, Any]:
+    """Normalize each row of a `(rows, K)` array, with `(K,)` gamma and beta.
+
+    With `rms_scaling` the output is Keras's `x * rsqrt(var(x) + epsilon) * gamma`:
+    scaled by the variance, not centered. Returns `(out, backward)` with
+    `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
+    """
+    rows, k = a.shape
+    dt = a.dtype.str
+    ones_k = _ones(k, dt)
+    centered = a - ((a @ ones_k) / k)[:, None]
+    buffer = np.square(centered)
+    inv = 1 / np.sqrt((buffer @ ones_k) / k + epsilon)
+    inv_c = inv[:, None]
+    if rms_scaling:
+        xhat = None
+        out = np.multiply(a, inv_c, out=buffer)
+    else:
+        xhat = centered
+        xhat *= inv_c
+        out = np.multiply(xhat, 1 if gamma is None else gamma, out=buffer)
+    if gamma is not None and rms_scaling:
+        out *= gamma
+    if beta is not None:
+        out += beta
+    weights = ones_k if gamma is None else gamma
+
+    def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
+        ones_r = _ones(rows, dt)
+        gbeta = ones_r @ g if need_beta and beta is not None else None
+        ggamma = gx = None
+        if rms_scaling:
+            ga = g * a if need_x or need_gamma else None
+            if need_gamma and gamma is not None:
+                ggamma = inv @ ga
+            if need_x:
+                # Only through inv: d inv / dx = -inv**3 * (x - mean) / K.
+                proj = (ga @ weights) * (inv**3 / k)
+                gx = g * inv_c if gamma is None else g * gamma
+                if gamma is not None:
+                    gx *= inv_c
+                gx -= np.multiply(centered, proj[:, None], out=ga)
+            return gx, ggamma, gbeta
+        t = g * xhat if need_x or need_gamma else None
+        if need_gamma and gamma is not None:
+            ggamma = ones_r @ t
+        if need_x:
+            proj = (t @ weights) / k
+            mean_gs = (g @ weights) / k
+            np.multiply(xhat, proj[:, None], out=t)
+            gx = np.subtract(g, t, out=t) if gamma is None else g * gamma
+            if gamma is not None:
+                gx -= t
+            gx -= mean_gs[:, None]
+            gx *= inv_c
+        return gx, ggamma, gbeta
+
+    return out, backward
 
 
 def batch_normalization(
@@ -206,43 +353,19 @@ def fused_batch_norm(
     a = _floating(x)
     dt = a.dtype
     ax = _FeatureAxis(a.shape, axis, "fused_batch_norm")
-    gamma = ax.channel(_param(scale, dt), "scale")
-    beta = ax.channel(_param(offset, dt), "offset")
+    g_arr, b_arr = _param(scale, dt), _param(offset, dt)
+    gamma, beta = ax.channel(g_arr, "scale"), ax.channel(b_arr, "offset")
     if mask is not None:
         return _masked_batch_norm(x, a, ax, gamma, beta, scale, offset, epsilon, mask)
 
-    count = ax.count
-    mean = ax.sum(a) / count
-    xhat = a - mean
-    var = ax.sum(np.square(xhat)) / count
-    inv = 1 / np.sqrt(var + epsilon)
-    xhat *= inv
-    if gamma is None:
-        out = xhat if beta is None else xhat + beta
-    else:
-        out = xhat * gamma
-        if beta is not None:
-            out += beta
-    mult = inv if gamma is None else inv * gamma
+    work = a.reshape(1, ax.pre, ax.size, ax.post)
+    out, mean, var, backward = _grouped_standardize(work, ax.size, g_arr, b_arr, epsilon)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
-        gbeta = ax.sum(g) if n[0] or n[2] else None
-        ggamma = ax.sum(g * xhat) if n[0] or n[1] else None
-        gx = None
-        if n[0]:
-            # d/dx of the normalized batch: the direct path minus the parts of g
-            # explained by the batch mean and by the batch variance.
-            gx = xhat * (ggamma / count)
-            np.subtract(g, gx, out=gx)
-            gx -= gbeta / count
-            gx *= mult
-        return (
-            gx,
-            ggamma.reshape(-1) if n[1] else None,
-            gbeta.reshape(-1) if n[2] else None,
-        )
+        gx, ggamma, gbeta = backward(g.reshape(work.shape), n[0], n[1], n[2])
+        return (None if gx is None else gx.reshape(a.shape), ggamma, gbeta)
 
-    y = record(out, (x, scale, offset), vjp)
+    y = record(out.reshape(a.shape), (x, scale, offset), vjp)
     return y, mean.reshape(-1), var.reshape(-1)
 
 
@@ -311,61 +434,6 @@ def _normalized_axes(axis: int | Sequence[int], ndim: int, what: str) -> tuple[i
     return tuple(sorted({int(d) % ndim for d in axes}))
 
 
-def _standardize(
-    a: np.ndarray,
-    axes: tuple[int, ...],
-    gamma: np.ndarray | None,
-    beta: np.ndarray | None,
-    epsilon: float,
-    rms_scaling: bool = False,
-) -> tuple[np.ndarray, Any]:
-    """Normalize `a` over `axes` with broadcastable `gamma`/`beta`; return (out, backward).
-
-    `backward(g, need_x, need_gamma, need_beta)` returns the gradients of `a`
-    and of the broadcast-shaped gamma and beta. With `rms_scaling` the output
-    is Keras's `x * rsqrt(var(x) + epsilon) * gamma`: scaled by the variance,
-    not centered.
-    """
-    count = int(np.prod([a.shape[i] for i in axes]))
-    mean = a.mean(axis=axes, keepdims=True)
-    centered = a - mean
-    var = np.square(centered).sum(axis=axes, keepdims=True) / count
-    inv = 1 / np.sqrt(var + epsilon)
-    if rms_scaling:
-        xhat = a * inv
-    else:
-        xhat = centered
-        xhat *= inv
-    if gamma is None:
-        out = xhat if beta is None else xhat + beta
-    else:
-        out = xhat * gamma
-        if beta is not None:
-            out += beta
-
-    def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
-        gbeta = unbroadcast(g, beta.shape) if need_beta and beta is not None else None
-        ggamma = unbroadcast(g * xhat, gamma.shape) if need_gamma and gamma is not None else None
-        gx = None
-        if need_x:
-            gs = g if gamma is None else g * gamma
-            if rms_scaling:
-                # Through inv only: d inv / dx = -inv**3 * (x - mean) / count.
-                proj = (gs * a).sum(axis=axes, keepdims=True) * (inv**3 / count)
-                gx = gs * inv
-                gx -= centered * proj
-            else:
-                gx = gs * xhat
-                proj = gx.sum(axis=axes, keepdims=True) / count
-                np.multiply(xhat, proj, out=gx)
-                np.subtract(gs, gx, out=gx)
-                gx -= gs.sum(axis=axes, keepdims=True) / count
-                gx *= inv
-        return gx, ggamma, gbeta
-
-    return out, backward
-
-
 def layer_normalization(
     x: Any,
     gamma: Any = None,
@@ -400,42 +468,48 @@ def layer_normalization(
     axes = _normalized_axes(axis, a.ndim, "layer_normalization")
     g_arr = _param(gamma, dt)
     b_arr = None if rms_scaling else _param(beta, dt)
-    in_shape = a.shape
-    trailing = axes == tuple(range(a.ndim - len(axes), a.ndim))
-    if trailing:
-        # Trailing axes normalize contiguous rows: work on a (rows, features) view.
-        feat = int(np.prod([in_shape[i] for i in axes]))
-        work = a.reshape(-1, feat)
-        work_axes: tuple[int, ...] = (1,)
-        pshape: tuple[int, ...] = (feat,)
-    else:
-        work, work_axes = a, axes
-        pshape = tuple(in_shape[i] if i in axes else 1 for i in range(a.ndim))
-    size = int(np.prod([in_shape[i] for i in axes]))
-
-    def shaped(p: np.ndarray | None, name: str) -> np.ndarray | None:
-        if p is None:
-            return None
-        if p.size != size:
+    size = int(np.prod([a.shape[i] for i in axes]))
+    for p, name in ((g_arr, "gamma"), (b_arr, "beta")):
+        if p is not None and p.size != size:
             raise ValueError(
-                f"layer_normalization {name} must have {size} values, one per position of "
-                f"the normalized axes {list(axes)}, got shape {p.shape}."
+                f"layer_normalization {name} must have {size} values, one per position of the "
+                f"normalized axes {list(axes)}, got shape {p.shape}."
             )
-        return p.reshape(pshape)
+    # Normalized axes that are not trailing are moved to the end (a copy), so
+    # the work is always on contiguous (rows, features) rows. Keras reshapes
+    # gamma and beta onto the sorted axes, which is this row layout.
+    rest = tuple(i for i in range(a.ndim) if i not in axes)
+    order = (*rest, *axes)
+    moved = order != tuple(range(a.ndim))
+    undo = tuple(np.argsort(order))
+    work = np.ascontiguousarray(a.transpose(order)) if moved else a
+    work_shape = work.shape
+    out, backward = _row_standardize(
+        work.reshape(-1, size),
+        None if g_arr is None else g_arr.reshape(-1),
+        None if b_arr is None else b_arr.reshape(-1),
+        eps,
+        rms_scaling,
+    )
 
-    gw, bw = shaped(g_arr, "gamma"), shaped(b_arr, "beta")
-    out, backward = _standardize(work, work_axes, gw, bw, eps, rms_scaling)
+    def to_input_layout(v: np.ndarray) -> np.ndarray:
+        v = v.reshape(work_shape)
+        return np.ascontiguousarray(v.transpose(undo)) if moved else v
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
-        gx, gg, gb = backward(g.reshape(work.shape), n[0], n[1], len(n) > 2 and n[2])
+        if moved:
+            g = g.transpose(order)
+        gx, gg, gb = backward(
+            np.ascontiguousarray(g).reshape(-1, size), n[0], n[1], len(n) > 2 and n[2]
+        )
         return (
-            None if gx is None else gx.reshape(in_shape),
+            None if gx is None else to_input_layout(gx),
             None if gg is None else gg.reshape(g_arr.shape),
             None if gb is None else gb.reshape(b_arr.shape),
         )
 
     parents = (x, gamma) if rms_scaling else (x, gamma, beta)
-    return record(out.reshape(in_shape), parents, vjp)
+    return record(to_input_layout(out), parents, vjp)
 
 
 def group_normalization(
@@ -482,27 +556,18 @@ def group_normalization(
             f"group_normalization needs the {c} features on axis {ax.axis} to split evenly into "
             f"groups={groups}; pick a number of groups that divides {c}."
         )
-    p = ax.axis
-    in_shape = a.shape
-    grouped = (*in_shape[:p], groups, c // groups, *in_shape[p + 1 :])
-    work = a.reshape(grouped)
-    red = tuple(i for i in range(1, work.ndim) if i != p)
-    pshape = tuple(groups if i == p else c // groups if i == p + 1 else 1 for i in range(work.ndim))
-    g_arr = ax.channel(_param(gamma, dt), "gamma")
-    b_arr = ax.channel(_param(beta, dt), "beta")
-    gw = None if g_arr is None else g_arr.reshape(pshape)
-    bw = None if b_arr is None else b_arr.reshape(pshape)
-    out, backward = _standardize(work, red, gw, bw, epsilon)
+    g_arr, b_arr = _param(gamma, dt), _param(beta, dt)
+    ax.channel(g_arr, "gamma")
+    ax.channel(b_arr, "beta")
+    pre = ax.pre // a.shape[0]
+    work = a.reshape(a.shape[0], pre, c, ax.post)
+    out, _, _, backward = _grouped_standardize(work, groups, g_arr, b_arr, epsilon)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
-        gx, gg, gb = backward(g.reshape(grouped), n[0], n[1], n[2])
-        return (
-            None if gx is None else gx.reshape(in_shape),
-            None if gg is None else gg.reshape(-1),
-            None if gb is None else gb.reshape(-1),
-        )
+        gx, ggamma, gbeta = backward(g.reshape(work.shape), n[0], n[1], n[2])
+        return (None if gx is None else gx.reshape(a.shape), ggamma, gbeta)
 
-    return record(out.reshape(in_shape), (x, gamma, beta), vjp)
+    return record(out.reshape(a.shape), (x, gamma, beta), vjp)
 
 
 def unit_normalization(x: Any, axis: int | Sequence[int] = -1) -> Tensor:

@@ -570,3 +570,27 @@ def test_small_cnn_with_batch_and_group_normalization_trains():
     history = model.fit(x, y[:, None].astype("float32"), epochs=8, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     assert model.predict(x, verbose=0).dtype == np.float32
+
+
+def test_ops_accept_non_contiguous_inputs_and_upstream_gradients(float64):
+    x = RNG.normal(size=(4, 5, 3))
+    gamma, beta = RNG.normal(size=3), RNG.normal(size=3)
+    strided = x.transpose(1, 0, 2)
+    assert not strided.flags.c_contiguous
+    for op in (
+        lambda t, g, b: ops.fused_batch_norm(t, g, b)[0],
+        lambda t, g, b: ops.layer_normalization(t, g, b),
+        lambda t, g, b: ops.group_normalization(t, 3, g, b),
+    ):
+        # Transposes around the op hand it a strided view and a strided upstream gradient.
+        check_gradients(
+            lambda t, g, b, op=op: ops.transpose(op(ops.transpose(t, (1, 0, 2)), g, b), (1, 0, 2)),
+            x,
+            gamma,
+            beta,
+        )
+        np.testing.assert_allclose(
+            op(Tensor(strided), gamma, beta).numpy(),
+            op(Tensor(np.ascontiguousarray(strided)), gamma, beta).numpy(),
+            atol=1e-12,
+        )
