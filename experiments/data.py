@@ -6,10 +6,16 @@ trains on the same samples), given a validation set (the test set, unless
 `fit.validation_split` holds out training data or `validation = "none"`), and
 preprocessed: sequences padded to `sequence_length`, inputs scaled to [0, 1],
 flattened, and labels one-hot encoded.
+
+Generated datasets (loaders taking `n_train` and `n_test`, such as `shapes`)
+are asked for only `limit` training and `validation_limit` test samples,
+unless the options set those counts: generating 60,000 images to keep 512
+would take most of a short run's time.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,8 +133,14 @@ def prepare_data(data: DataTable, validation_split: float = 0.0) -> PreparedData
             (for example ragged sequences without `sequence_length`).
     """
     loader = dataset_loaders()[data.name]
-    (x_train, y_train), (x_test, y_test) = _split_pairs(loader(**data.options), data.name)
     use_test = data.validation != "none" and validation_split == 0.0
+    options = dict(data.options)
+    accepted = inspect.signature(loader).parameters
+    if data.limit is not None and "n_train" in accepted:
+        options.setdefault("n_train", data.limit)
+    if use_test and data.validation_limit is not None and "n_test" in accepted:
+        options.setdefault("n_test", data.validation_limit)
+    (x_train, y_train), (x_test, y_test) = _split_pairs(loader(**options), data.name)
     num_classes = _num_classes(np.asarray(y_train), np.asarray(y_test))
 
     if data.limit is not None:
