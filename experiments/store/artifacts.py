@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from experiments.store.core import StoreCore, load_run
+from experiments.store.core import StoreCore, require_run
 from experiments.store.direction import is_better, metric_direction
 from experiments.store.environment import capture_environment
 from experiments.store.errors import CorruptCheckpointError, NotFoundError
@@ -78,7 +78,7 @@ class ArtifactsMixin(StoreCore):
         weights = bytes(weights)
         optimizer_bytes = None if optimizer_state is None else bytes(optimizer_state)
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             if is_best is None:
                 is_best = _beats_best(session, run_id, monitor, monitor_value)
             if is_best:
@@ -350,7 +350,7 @@ class ArtifactsMixin(StoreCore):
         """
         info = dict(environment if environment is not None else capture_environment())
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             session.execute(delete(Environment).where(Environment.run_id == run_id))
             session.add(
                 Environment(

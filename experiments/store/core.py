@@ -117,6 +117,19 @@ def run_select(*, with_spec: bool = True) -> Select[Any]:
     return select(*columns).join_from(Run, Experiment, Run.experiment_id == Experiment.id)
 
 
+def require_run(session: Session, run_id: int) -> None:
+    """Raise `RunNotFoundError` unless a run with this id exists.
+
+    Args:
+        session: an open session.
+        run_id: the run's id.
+    """
+    if session.scalar(select(Run.id).where(Run.id == run_id)) is None:
+        raise RunNotFoundError(
+            f"no run has id {run_id}; `kerastui runs` lists the runs in this database"
+        )
+
+
 def load_run(session: Session, run_id: int) -> RunRecord:
     """The record of one run by id, raising `RunNotFoundError` when it does not exist.
 

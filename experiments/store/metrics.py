@@ -20,7 +20,7 @@ from experiments.store.core import (
     StoreCore,
     chunks,
     filter_runs,
-    load_run,
+    require_run,
     run_record,
     run_select,
     touch_run,
@@ -315,7 +315,7 @@ class MetricsMixin(StoreCore):
         if epoch < 0:
             raise ValueError(f"cannot rewind to epoch {epoch}; epochs start at 0 (nothing kept)")
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             session.execute(delete(Metric).where(Metric.run_id == run_id, Metric.epoch > epoch))
             session.execute(
                 delete(LayerStat).where(LayerStat.run_id == run_id, LayerStat.epoch > epoch)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, update
 
-from experiments.store.core import StoreCore, load_run
+from experiments.store.core import StoreCore, load_run, require_run
 from experiments.store.errors import InvalidStateError, NotFoundError, RunNotFoundError
 from experiments.store.models import Run, UTCDateTime, Worker, utcnow
 from experiments.store.records import RunRecord, WorkerRecord
@@ -94,7 +94,7 @@ class QueueMixin(StoreCore):
             'running'
         """
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             if not _start(session, run_id, worker_id):
                 return None
             return load_run(session, run_id)
@@ -152,7 +152,7 @@ class QueueMixin(StoreCore):
             True
         """
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             return _start(session, run_id, worker_id)
 
     def mark_completed(self, run_id: int) -> bool:
@@ -473,7 +473,7 @@ class QueueMixin(StoreCore):
     def _finish(self, run_id: int, status: str, allowed: tuple[str, ...], **values: Any) -> bool:
         now = utcnow()
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             result = session.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.status.in_(allowed))

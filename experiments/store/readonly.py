@@ -108,6 +108,8 @@ def query_readonly(
     """
     if not sql.strip():
         raise ReadOnlyQueryError("the query is empty; pass a SELECT statement")
+    if max_rows is not None and max_rows < 0:
+        raise ValueError(f"max_rows must be 0 or more, got {max_rows}")
     if url.get_backend_name() == "sqlite":
         return _sqlite(str(url.database), sql, max_rows, timeout)
     return _postgresql(url, sql, max_rows, timeout)
@@ -127,7 +129,10 @@ def _sqlite(path: str, sql: str, max_rows: int | None, timeout: float) -> QueryR
         try:
             cursor = connection.execute(sql)
             columns = [d[0] for d in cursor.description or ()]
-            rows = cursor.fetchall() if max_rows is None else cursor.fetchmany(max_rows)
+            if max_rows is None:
+                rows = cursor.fetchall()
+            else:  # fetchmany(0) would mean "the default batch", not "none"
+                rows = cursor.fetchmany(max_rows) if max_rows else []
         except sqlite3.Error as exc:
             raise _sqlite_error(exc, timeout) from exc
         except sqlite3.Warning as exc:  # raised for several statements in one string
@@ -150,7 +155,8 @@ def _sqlite_error(exc: sqlite3.Error, timeout: float) -> ReadOnlyQueryError:
     message = str(exc)
     if "interrupted" in message:
         return ReadOnlyQueryError(f"query stopped after {timeout:g} s; narrow it or add a LIMIT")
-    if "not authorized" in message or "readonly" in message or "read-only" in message:
+    refused = ("not authorized", "authorization denied", "readonly", "read-only")
+    if any(word in message for word in refused):
         return ReadOnlyQueryError(f"{_REFUSED} ({message})")
     return ReadOnlyQueryError(f"query failed: {message}")
 
@@ -158,7 +164,17 @@ def _sqlite_error(exc: sqlite3.Error, timeout: float) -> ReadOnlyQueryError:
 def _postgresql(url: URL, sql: str, max_rows: int | None, timeout: float) -> QueryResult:
     import psycopg  # only PostgreSQL users install it
 
-    options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
+    # Keep the URL's own options (a search_path, say) and add the read-only ones.
+    options = " ".join(
+        filter(
+            None,
+            [
+                str(url.query.get("options", "")),
+                "-c default_transaction_read_only=on",
+                f"-c statement_timeout={int(timeout * 1000)}",
+            ],
+        )
+    )
     engine = create_engine(url, poolclass=NullPool, connect_args={"options": options})
     try:
         raw = engine.raw_connection()

@@ -17,6 +17,7 @@ from experiments.store.core import (
     chunks,
     filter_runs,
     load_run,
+    require_run,
     resolve_in,
     run_record,
     run_select,
@@ -401,7 +402,7 @@ class RunsMixin(StoreCore):
         if not key:
             raise ValueError("a tag needs a non-empty key, as in KEY=VALUE")
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             session.merge(Tag(run_id=run_id, key=key, value=value))
             touch_run(session, run_id)
 
@@ -470,7 +471,7 @@ class RunsMixin(StoreCore):
         if not text.strip():
             raise ValueError("a note needs some text; pass it as the NOTE argument")
         with self._write() as session:
-            load_run(session, run_id)
+            require_run(session, run_id)
             note = Note(run_id=run_id, text=text, created_at=utcnow())
             session.add(note)
             session.flush()
