@@ -169,8 +169,10 @@ def _grouped_standardize(
                     (g_sums, t_sums) if gamma is None else (g_sums * gamma, t_sums * gamma)
                 )
                 np.multiply(xhat, spread(group_sums(gsx_sums) / count), out=t)
-                gx = np.subtract(g, t, out=t) if gamma_b is None else g * gamma_b
-                if gamma_b is not None:
+                if gamma_b is None:
+                    gx = np.subtract(g, t, out=t)
+                else:
+                    gx = g * gamma_b
                     gx -= t
                 gx -= spread(group_sums(gs_sums) / count)
                 gx *= spread(inv)
@@ -204,12 +206,15 @@ def _row_standardize(
     if rms_scaling:
         xhat = None
         out = np.multiply(a, inv_c, out=buffer)
+        if gamma is not None:
+            out *= gamma
     else:
         xhat = centered
         xhat *= inv_c
-        out = np.multiply(xhat, 1 if gamma is None else gamma, out=buffer)
-    if gamma is not None and rms_scaling:
-        out *= gamma
+        if gamma is None and beta is None:
+            out = xhat
+        else:
+            out = np.multiply(xhat, 1 if gamma is None else gamma, out=buffer)
     if beta is not None:
         out += beta
     weights = ones_k if gamma is None else gamma
@@ -225,9 +230,9 @@ def _row_standardize(
             if need_x:
                 # Only through inv: d inv / dx = -inv**3 * (x - mean) / K.
                 proj = (ga @ weights) * (inv**3 / k)
-                gx = g * inv_c if gamma is None else g * gamma
+                gx = g * inv_c
                 if gamma is not None:
-                    gx *= inv_c
+                    gx *= gamma
                 gx -= np.multiply(centered, proj[:, None], out=ga)
             return gx, ggamma, gbeta
         t = g * xhat if need_x or need_gamma else None
@@ -237,8 +242,10 @@ def _row_standardize(
             proj = (t @ weights) / k
             mean_gs = (g @ weights) / k
             np.multiply(xhat, proj[:, None], out=t)
-            gx = np.subtract(g, t, out=t) if gamma is None else g * gamma
-            if gamma is not None:
+            if gamma is None:
+                gx = np.subtract(g, t, out=t)
+            else:
+                gx = g * gamma
                 gx -= t
             gx -= mean_gs[:, None]
             gx *= inv_c
