@@ -43,6 +43,14 @@ from engine.layers.normalization.batch_normalization import BatchNormalization
 from engine.layers.normalization.group_normalization import GroupNormalization
 from engine.layers.normalization.layer_normalization import LayerNormalization
 from engine.layers.normalization.unit_normalization import UnitNormalization
+from engine.layers.pooling.average_pooling1d import AveragePooling1D, AvgPool1D
+from engine.layers.pooling.average_pooling2d import AveragePooling2D, AvgPool2D
+from engine.layers.pooling.global_average_pooling1d import GlobalAveragePooling1D, GlobalAvgPool1D
+from engine.layers.pooling.global_average_pooling2d import GlobalAveragePooling2D, GlobalAvgPool2D
+from engine.layers.pooling.global_max_pooling1d import GlobalMaxPool1D, GlobalMaxPooling1D
+from engine.layers.pooling.global_max_pooling2d import GlobalMaxPool2D, GlobalMaxPooling2D
+from engine.layers.pooling.max_pooling1d import MaxPool1D, MaxPooling1D
+from engine.layers.pooling.max_pooling2d import MaxPool2D, MaxPooling2D
 from engine.layers.preprocessing import (
     Normalization,
     RandomCrop,
@@ -98,6 +106,15 @@ _EXPORTED = [
     Permute,
     RepeatVector,
     Reshape,
+    # pooling
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
     # merging
     Add,
     Average,
@@ -157,6 +174,22 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
 
 
 __all__ = [
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "ELU",
     "Activation",
     "ActivityRegularization",

@@ -15,5 +15,7 @@ from engine.ops.normalization import *  # noqa: F403
 from engine.ops.normalization import __all__ as _norm_all
 from engine.ops.numpy import *  # noqa: F403
 from engine.ops.numpy import __all__ as _np_all
+from engine.ops.pooling import *  # noqa: F403
+from engine.ops.pooling import __all__ as _pool_all
 
-__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all, *_norm_all, *_conv_all]
+__all__ = ["convert_to_tensor", "dense", *_np_all, *_nn_all, *_norm_all, *_conv_all, *_pool_all]

@@ -289,7 +289,9 @@ def batch_normalization(
     a = _floating(x)
     dt = a.dtype
     ax = _FeatureAxis(a.shape, axis, "batch_normalization")
-    mu = ax.channel(_param(mean, dt), "mean")
+    # A copy: the statistics are often moving averages that a later training
+    # call updates in place before this op's backward runs.
+    mu = ax.channel(_param(mean, dt), "mean").copy()
     var = ax.channel(_param(variance, dt), "variance")
     beta = ax.channel(_param(offset, dt), "offset")
     gamma = ax.channel(_param(scale, dt), "scale")

@@ -594,3 +594,19 @@ def test_ops_accept_non_contiguous_inputs_and_upstream_gradients(float64):
             op(Tensor(np.ascontiguousarray(strided)), gamma, beta).numpy(),
             atol=1e-12,
         )
+
+
+def test_inference_gradient_uses_the_statistics_of_its_own_call(float64):
+    # One tape, inference then training: the training call moves the moving
+    # mean in place before the inference call's backward runs.
+    x = RNG.normal(size=(6, 3)) * 2 + 3
+    layer = _random_affine(layers.BatchNormalization(momentum=0.5), x)
+    mm = layer.moving_mean.numpy().copy()
+    mv = layer.moving_variance.numpy().copy()
+    with GradientTape() as tape:
+        y = layer(x, training=False)
+        layer(x, training=True)
+        total = ops.sum(y * x)
+    ggamma = tape.gradient(total, layer.gamma)
+    assert not np.allclose(layer.moving_mean.numpy(), mm)
+    np.testing.assert_allclose(ggamma, ((x - mm) / np.sqrt(mv + 1e-3) * x).sum(0))
