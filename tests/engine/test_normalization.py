@@ -107,14 +107,15 @@ def test_layer_normalization_gradients(float64, name, shape, kwargs, training):
     check_layer_gradients(layer, x, training=training)
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
 @pytest.mark.parametrize("shape", [(4, 5), (2, 3, 2, 4)], ids=["2d", "4d"])
-def test_layer_normalization_rms_scaling_gradients(float64, shape):
+def test_layer_normalization_rms_scaling_gradients(float64, shape, training):
     x = RNG.normal(size=shape) + 0.7
     with pytest.warns(UserWarning, match="deprecated"):
         layer = layers.LayerNormalization(rms_scaling=True)
     layer = _random_affine(layer, x)
     assert [w.name for w in layer.weights] == ["gamma"]
-    check_layer_gradients(layer, x, training=True)
+    check_layer_gradients(layer, x, training=training)
 
 
 GN_CASES = [
