@@ -125,28 +125,27 @@ def _unnormalised_softmax(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`exp(qs @ k^T + bias - shift)` and `1 / rowsum` for the softmax over the last axis.
 
-    The shift of row i is the Cauchy-Schwarz bound `|q_i| * max_j |k_j|` of its
-    scores (`qs` carries the scale) rather than their maximum: it is folded into
-    the GEMM as one extra feature, so no pass over the scores computes or
-    subtracts a maximum.
-    No exponent is positive, so nothing overflows; a row whose bound lies so far
-    above its scores that its sum gets tiny (or a row whose keys are all masked)
-    is recomputed with the exact maximum, so precision matches the usual softmax.
+    Softmax is shift-invariant, and any shift that keeps the exponents in the
+    float range gives the same probabilities. Instead of each row's maximum
+    (a slow pass over the scores) this uses the Cauchy-Schwarz bound
+    `|q_i| * max_j |k_j|` of the row's scores (`qs` carries the scale): when
+    every bound is small no shift is needed at all, else each row is shifted
+    by its bound, so no exponent is positive. A row whose sum comes out tiny
+    (its bound far above its scores, or every key masked) is recomputed with
+    its exact maximum, so precision matches the usual softmax.
     """
     dtype = qs.dtype
-    q_norm = np.sqrt(_row_dots(qs, qs))
-    k_norm = np.sqrt(_row_dots(k, k)).max(axis=-1, keepdims=True)
-    shift = q_norm * k_norm
-    qa = np.concatenate([qs, -shift[..., None]], axis=-1)
-    ka = np.concatenate([k, np.ones((*k.shape[:-1], 1), dtype)], axis=-1)
-    e = qa @ _swap(ka)
+    e = qs @ _swap(k)
+    bound = np.sqrt(_row_dots(qs, qs)) * np.sqrt(_row_dots(k, k)).max(axis=-1, keepdims=True)
+    # exp(limit) and a sum of many such terms stay far inside the float range.
+    limit = 40.0 if dtype.itemsize <= 4 else 300.0
+    if bound.max(initial=0.0) > limit:
+        e -= bound[..., None]
     if bias is not None:
         e = _add_bias(e, bias)
-    np.minimum(e, 0, out=e)  # rounding in the GEMM can leave tiny positive values
     np.exp(e, out=e)
     sums = _row_sums(e)
-    tiny = np.sqrt(np.finfo(dtype).tiny)
-    bad = sums < tiny
+    bad = sums < np.sqrt(np.finfo(dtype).tiny)
     if bad.any():
         rows = np.nonzero(bad)
         lead = e.shape[:-2]

@@ -96,6 +96,15 @@ def test_scaled_dot_product_attention_rows_far_below_their_bound(float64):
     weights = np.exp(logits - logits.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
     np.testing.assert_allclose(out, weights @ v, rtol=1e-10)
+    # Large but well-aligned scores: rows are shifted by their bounds, no recomputation.
+    big_q, big_k = (12.0 + data(1, n, 3).astype("float64") for n in (4, 5))
+    big_v = data(1, 5, 2).astype("float64")
+    out = attn_ops.scaled_dot_product_attention(big_q, big_k, big_v, scale=1.0)
+    logits = big_q[0] @ big_k[0].T
+    assert logits.max() > 300  # beyond the no-shift limit of float64
+    weights = np.exp(logits - logits.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    np.testing.assert_allclose(out.numpy()[0], weights @ big_v[0], rtol=1e-9)
     check_gradients(
         lambda a, b, c: attn_ops.scaled_dot_product_attention(a, b, c, scale=1.0),
         q,
