@@ -31,7 +31,13 @@ from experiments.spec.objects import (
 )
 from experiments.store.errors import InvalidStateError
 from experiments.store.records import RunRecord
-from experiments.tracking import LossNotFinite, RunCancelled, RunLost, TrackingCallback
+from experiments.tracking import (
+    LossNotFinite,
+    RunCancelled,
+    RunInterrupted,
+    RunLost,
+    TrackingCallback,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +141,11 @@ def execute_run(
     checkpoint of a complete epoch continues from it.
 
     The final status is `completed`; `cancelled` (with a checkpoint of where it
-    stopped) when a cancel was requested or the process got Ctrl-C; `failed`
-    with the error and traceback when anything raised, or with `loss became NaN
-    at epoch E, batch B`. A run taken over by someone else (marked interrupted
-    after a missed heartbeat) is left as it is.
+    stopped) when a cancel was requested or the process got Ctrl-C;
+    `interrupted` (with a checkpoint too) when a signal handler raised
+    `RunInterrupted`; `failed` with the error and traceback when anything
+    raised, or with `loss became NaN at epoch E, batch B`. A run taken over by
+    someone else (marked interrupted after a missed heartbeat) is left as it is.
 
     Args:
         run_id: the run's id.
@@ -213,6 +220,9 @@ def execute_run(
         store.mark_cancelled(run_id)
         if isinstance(stop, KeyboardInterrupt):
             raise
+    except RunInterrupted as stop:
+        _stop(store, run_id, tracker, checkpoint=True)
+        store.mark_interrupted(run_id, str(stop))
     except LossNotFinite as err:
         _stop(store, run_id, tracker, checkpoint=False)
         store.mark_failed(run_id, str(err))

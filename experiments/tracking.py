@@ -9,9 +9,9 @@ ratio, and a checkpoint. Between batches it checks, at most every
 
 Stopping is done by raising: `RunCancelled` (cancel requested), `RunLost` (the
 run is no longer `running` in the database, e.g. marked interrupted) and
-`LossNotFinite` (NaN or infinite loss). The runner catches them, so nothing
-after the current batch runs: no validation pass, no epoch logs for a broken
-epoch.
+`LossNotFinite` (NaN or infinite loss); a signal handler may raise
+`RunInterrupted`. The runner catches them, so nothing after the current batch
+runs: no validation pass, no epoch logs for a broken epoch.
 """
 
 from __future__ import annotations
@@ -44,6 +44,19 @@ class RunLost(RunStopped):
 
 class LossNotFinite(RunStopped):
     """The training loss became NaN or infinite."""
+
+
+class RunInterrupted(RunStopped):
+    """The executing process must stop (a worker's SIGTERM): the run is left resumable.
+
+    Raise it from a signal handler in the process that trains; the runner saves a
+    checkpoint of where training stopped and marks the run `interrupted` with
+    the exception's message as the reason.
+
+    Example:
+        >>> def on_sigterm(signum, frame):
+        ...     raise RunInterrupted("worker stopped by SIGTERM")
+    """
 
 
 class TrackingCallback(Callback):
@@ -215,8 +228,12 @@ class TrackingCallback(Callback):
         """
         if complete and self.checkpointed_epoch == self.epoch:
             return
+        # A callback may have stopped training after a batch this tracker did not see;
+        # the optimizer counts the updates the weights really hold.
+        step = _updates(self.model, default=self.step)
+        batch = self.batch + step - self.step if not complete else 0
         parts = checkpoints.capture(
-            self.model, epoch=self.epoch, step=self.step, complete=complete, batch=self.batch
+            self.model, epoch=self.epoch, step=step, complete=complete, batch=batch
         )
         if complete:
             self.checkpointed_epoch = self.epoch
@@ -226,7 +243,7 @@ class TrackingCallback(Callback):
             self.epoch,
             parts.weights,
             optimizer_state=parts.optimizer_state,
-            step=self.step,
+            step=step,
             state=parts.state,
             monitor=self.monitor if value is not None else None,
             monitor_value=value,
@@ -292,6 +309,14 @@ class TrackingCallback(Callback):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
+def _updates(model: Any, default: int) -> int:
+    """How many updates the optimizer applied (its `iterations`), or `default` without one."""
+    try:
+        return int(np.asarray(model.optimizer.iterations.value))
+    except AttributeError:
+        return default
 
 
 def _learning_rate(model: Any) -> float | None:

@@ -15,6 +15,7 @@ from experiments.runner import compile_model, execute_run
 from experiments.spec import SpecError, validate_spec
 from experiments.store import RunRecord, Store, forget_stores, npz_to_arrays, open_store
 from experiments.submit import submit
+from experiments.tracking import RunInterrupted
 from tests.experiments.spec_helpers import missing_engine_pieces, mlp_raw
 
 
@@ -185,6 +186,37 @@ def test_cancel_stops_within_a_batch_with_a_checkpoint(sqlite_store: Store) -> N
     assert last.state["complete"] is False
     assert (last.info.epoch, last.state["batch"], last.info.step) == (2, 3, 11)
     assert [c.epoch for c in store.list_checkpoints(run_id)] == [1, 2]
+
+
+class InterruptAt(Callback):
+    """Raises `RunInterrupted` after a given global (1-based) batch, as a SIGTERM handler would."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step, self.seen = step, 0
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.seen += 1
+        if self.seen == self.step:
+            raise RunInterrupted("worker stopped by SIGTERM")
+
+
+def test_an_interrupted_run_keeps_a_checkpoint_and_resumes(sqlite_store: Store) -> None:
+    store = sqlite_store
+    run_id = submit(mlp_raw(), store)
+    run = execute_run(run_id, store, callbacks=[InterruptAt(step=12)])
+    assert (run.status, run.error, run.epochs_done) == (
+        "interrupted",
+        "worker stopped by SIGTERM",
+        1,
+    )
+    last = store.load_checkpoint(run_id, which="last")
+    # The interrupting callback ran before the tracker saw batch 4; the checkpoint knows.
+    assert (last.info.epoch, last.state["complete"], last.state["batch"]) == (2, False, 4)
+    assert last.info.step == last.state["step"] == 12
+    store.requeue_run(run_id)
+    assert execute_run(run_id, store).status == "completed"
+    assert [h["epoch"] for h in store.epoch_history(run_id)] == [1, 2]
 
 
 def test_a_resumed_run_ends_as_an_uninterrupted_one(sqlite_store: Store) -> None:
