@@ -152,7 +152,8 @@ def touch_run(session: Session, run_id: int) -> None:
         session: an open write session.
         run_id: the run's id.
     """
-    session.execute(update(Run).where(Run.id == run_id).values(updated_at=utcnow()))
+    table = Run.__table__
+    session.execute(update(table).where(table.c.id == run_id).values(updated_at=utcnow()))
 
 
 def chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:

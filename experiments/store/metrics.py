@@ -7,13 +7,14 @@ and best value of every metric is always current without scanning `metrics`.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from experiments.store.core import (
@@ -62,13 +63,16 @@ class MetricsMixin(StoreCore):
             1
         """
         now = time.time()
-        values = [_row_values(run_id, row, now) for row in rows]
+        values = [_row_tuple(run_id, row, now) for row in rows]
         if not values:
             return 0
         with self._write() as session:
-            session.execute(insert(_METRIC_TABLE), values)
+            connection = session.connection()
+            # Straight to the driver's executemany: SQLAlchemy's per-row parameter
+            # processing would cost more than SQLite's insert itself.
+            connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), values)
             _fold_into_summaries(session, run_id, values)
-            if any(v["kind"] == "epoch" for v in values):
+            if any(v[_KIND] == "epoch" for v in values):
                 touch_run(session, run_id)
         return len(values)
 
@@ -330,59 +334,77 @@ class MetricsMixin(StoreCore):
             touch_run(session, run_id)
 
 
+# Positions in a metric row tuple, in the order of `_COLUMNS`.
+_COLUMNS = ("run_id", "key", "kind", "epoch", "step", "value", "wall_time")
+_KEY, _KIND, _EPOCH, _STEP, _VALUE = 1, 2, 3, 4, 5
+_RowTuple = tuple[int, str, str, int, int, float | None, float]
+
+
+@cache
+def _insert_sql(paramstyle: str) -> str:
+    marker = "?" if paramstyle == "qmark" else "%s"
+    columns = ", ".join(_COLUMNS)
+    return f"INSERT INTO metrics ({columns}) VALUES ({', '.join([marker] * len(_COLUMNS))})"
+
+
 @dataclass
-class _Accumulator:
-    """Running summary of one (kind, key) while folding rows in."""
+class _Summary:
+    """The summary of one (kind, key) over some rows, mergeable into a stored one."""
 
     direction: Direction
-    count: int = 0
-    final_value: float | None = None
-    final_epoch: int | None = None
-    final_step: int | None = None
-    best_value: float | None = None
-    best_epoch: int | None = None
-    best_step: int | None = None
+    count: int
+    final: tuple[float | None, int, int]
+    best: tuple[float, int, int] | None
 
-    def add(self, value: float | None, epoch: int, step: int) -> None:
-        self.count += 1
-        if self.final_epoch is None or (epoch, step) >= (self.final_epoch, self.final_step):
-            self.final_value, self.final_epoch, self.final_step = value, epoch, step
-        if value is not None and is_better(value, self.best_value, self.direction):
-            self.best_value, self.best_epoch, self.best_step = value, epoch, step
+    @classmethod
+    def of(cls, key: str, rows: Sequence[Sequence[Any]]) -> _Summary:
+        direction = metric_direction(key)
+        # max() keeps the first of equal positions: scan backwards so the latest row wins.
+        last = max(reversed(rows), key=itemgetter(_EPOCH, _STEP))
+        observed = [r for r in rows if r[_VALUE] is not None]
+        pick = min if direction == "min" else max
+        # min()/max() keep the first of equal values: the earliest best stays best.
+        best = pick(observed, key=itemgetter(_VALUE)) if observed else None
+        return cls(
+            direction=direction,
+            count=len(rows),
+            final=(last[_VALUE], last[_EPOCH], last[_STEP]),
+            best=None if best is None else (best[_VALUE], best[_EPOCH], best[_STEP]),
+        )
 
-    def merge_into(self, summary: MetricSummary) -> None:
-        if summary.final_epoch is None or (self.final_epoch, self.final_step) >= (
-            summary.final_epoch,
-            summary.final_step,
+    def merged_with(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """The stored summary's columns updated with these rows (which came after it)."""
+        merged = dict(stored)
+        value, epoch, step = self.final
+        if stored["final_epoch"] is None or (epoch, step) >= (
+            stored["final_epoch"],
+            stored["final_step"],
         ):
-            summary.final_value = self.final_value
-            summary.final_epoch = self.final_epoch
-            summary.final_step = self.final_step
-        if self.best_value is not None and is_better(
-            self.best_value, summary.best_value, summary.direction
-        ):
-            summary.best_value = self.best_value
-            summary.best_epoch = self.best_epoch
-            summary.best_step = self.best_step
-        summary.count += self.count
+            merged.update(final_value=value, final_epoch=epoch, final_step=step)
+        if self.best is not None and is_better(self.best[0], stored["best_value"], self.direction):
+            best_value, best_epoch, best_step = self.best
+            merged.update(best_value=best_value, best_epoch=best_epoch, best_step=best_step)
+        merged["count"] = stored["count"] + self.count
+        return merged
 
     def as_values(self, run_id: int, kind: str, key: str) -> dict[str, Any]:
+        best_value, best_epoch, best_step = self.best or (None, None, None)
         return {
             "run_id": run_id,
             "kind": kind,
             "key": key,
             "direction": self.direction,
             "count": self.count,
-            "final_value": self.final_value,
-            "final_epoch": self.final_epoch,
-            "final_step": self.final_step,
-            "best_value": self.best_value,
-            "best_epoch": self.best_epoch,
-            "best_step": self.best_step,
+            "final_value": self.final[0],
+            "final_epoch": self.final[1],
+            "final_step": self.final[2],
+            "best_value": best_value,
+            "best_epoch": best_epoch,
+            "best_step": best_step,
         }
 
 
-def _row_values(run_id: int, row: MetricRow | Mapping[str, Any], now: float) -> dict[str, Any]:
+def _row_tuple(run_id: int, row: MetricRow | Mapping[str, Any], now: float) -> _RowTuple:
     if isinstance(row, MetricRow):
         key, value, epoch, step, kind, wall_time = (
             row.key,
@@ -405,64 +427,87 @@ def _row_values(run_id: int, row: MetricRow | Mapping[str, Any], now: float) -> 
         raise ValueError(f"metric kind {kind!r} of {key!r} is unknown; use 'batch' or 'epoch'")
     if value is not None:
         value = float(value)
-        if math.isnan(value):
+        if value != value:  # NaN: SQLite cannot store it, so both backends store NULL
             value = None
-    return {
-        "run_id": run_id,
-        "key": key,
-        "kind": kind,
-        "epoch": int(epoch),
-        "step": int(step),
-        "value": value,
-        "wall_time": now if wall_time is None else float(wall_time),
-    }
+    return (
+        run_id,
+        key,
+        kind,
+        int(epoch),
+        int(step),
+        value,
+        now if wall_time is None else float(wall_time),
+    )
 
 
-def _accumulate(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], _Accumulator]:
-    accumulators: dict[tuple[str, str], _Accumulator] = {}
+def _summarise(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, str], _Summary]:
+    groups: dict[tuple[str, str], list[Sequence[Any]]] = {}
     for row in rows:
-        slot = (row["kind"], row["key"])
-        accumulator = accumulators.get(slot)
-        if accumulator is None:
-            accumulator = accumulators[slot] = _Accumulator(metric_direction(row["key"]))
-        accumulator.add(row["value"], row["epoch"], row["step"])
-    return accumulators
+        groups.setdefault((row[_KIND], row[_KEY]), []).append(row)
+    return {slot: _Summary.of(slot[1], group) for slot, group in groups.items()}
 
 
-def _fold_into_summaries(session: Session, run_id: int, rows: list[dict[str, Any]]) -> None:
-    accumulators = _accumulate(rows)
-    keys = sorted({key for _, key in accumulators})
-    existing = {
-        (s.kind, s.key): s
-        for s in session.scalars(
-            select(MetricSummary).where(MetricSummary.run_id == run_id, MetricSummary.key.in_(keys))
-        )
+_SUMMARIES = MetricSummary.__table__
+_SUMMARY_UPDATE = (
+    update(_SUMMARIES)
+    .where(
+        _SUMMARIES.c.run_id == bindparam("b_run_id"),
+        _SUMMARIES.c.kind == bindparam("b_kind"),
+        _SUMMARIES.c.key == bindparam("b_key"),
+    )
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                "count",
+                "final_value",
+                "final_epoch",
+                "final_step",
+                "best_value",
+                "best_epoch",
+                "best_step",
+            )
+        }
+    )
+)
+
+
+def _fold_into_summaries(session: Session, run_id: int, rows: list[_RowTuple]) -> None:
+    summaries = _summarise(rows)
+    keys = sorted({key for _, key in summaries})
+    stored = {
+        (row["kind"], row["key"]): row
+        for row in session.execute(
+            select(_SUMMARIES).where(_SUMMARIES.c.run_id == run_id, _SUMMARIES.c.key.in_(keys))
+        ).mappings()
     }
-    fresh = []
-    for (kind, key), accumulator in accumulators.items():
-        summary = existing.get((kind, key))
-        if summary is None:
-            fresh.append(accumulator.as_values(run_id, kind, key))
+    fresh, changed = [], []
+    for (kind, key), summary in summaries.items():
+        previous = stored.get((kind, key))
+        if previous is None:
+            fresh.append(summary.as_values(run_id, kind, key))
         else:
-            accumulator.merge_into(summary)
+            merged = summary.merged_with(previous)
+            changed.append(merged | {"b_run_id": run_id, "b_kind": kind, "b_key": key})
     if fresh:
-        session.execute(insert(MetricSummary), fresh)
-    session.flush()
+        session.execute(insert(_SUMMARIES), fresh)
+    if changed:
+        session.execute(_SUMMARY_UPDATE, changed)
 
 
 def _recompute_summaries(session: Session, run_id: int) -> None:
     session.execute(delete(MetricSummary).where(MetricSummary.run_id == run_id))
+    table = _METRIC_TABLE
     rows = session.execute(
-        select(_METRIC_TABLE.c.kind, _METRIC_TABLE.c.key, _METRIC_TABLE.c.value)
-        .add_columns(_METRIC_TABLE.c.epoch, _METRIC_TABLE.c.step)
-        .where(_METRIC_TABLE.c.run_id == run_id)
-        .order_by(_METRIC_TABLE.c.id)
-    ).mappings()
-    accumulators = _accumulate(rows)
-    if accumulators:
+        select(*(table.c[name] for name in _COLUMNS))
+        .where(table.c.run_id == run_id)
+        .order_by(table.c.id)
+    ).all()
+    summaries = _summarise(rows)
+    if summaries:
         session.execute(
-            insert(MetricSummary),
-            [a.as_values(run_id, kind, key) for (kind, key), a in accumulators.items()],
+            insert(_SUMMARIES),
+            [s.as_values(run_id, kind, key) for (kind, key), s in summaries.items()],
         )
 
 

@@ -131,13 +131,14 @@ class QueueMixin(StoreCore):
             if value is not None:
                 values[column] = value
         now = utcnow()
+        runs = Run.__table__  # Core: the runner beats every second, keep it cheap
         with self._write() as session:
             result = session.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == "running")
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == "running")
                 .values(heartbeat_at=now, updated_at=now, **values)
             )
-            cancel = session.scalar(select(Run.cancel_requested).where(Run.id == run_id))
+            cancel = session.scalar(select(runs.c.cancel_requested).where(runs.c.id == run_id))
             return HeartbeatReply(cancel_requested=bool(cancel), lost=result.rowcount == 0)
 
     def mark_running(self, run_id: int, worker_id: str) -> bool:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +34,8 @@ from experiments.store.params import (
     spec_hash,
 )
 from experiments.store.records import ExperimentRecord, NoteRecord, RunRecord, SweepRecord
+
+RUNS = Run.__table__
 
 
 class RunsMixin(StoreCore):
@@ -177,42 +179,48 @@ class RunsMixin(StoreCore):
         params = flatten_params(spec_dict)
         try:
             with self._write() as session:
-                experiment_row = _ensure_experiment(session, experiment, description)
+                experiment_id = _ensure_experiment_id(session, experiment, description)
                 if name is not None and session.scalar(select(Run.id).where(Run.name == name)):
                     raise InvalidStateError(
                         f"a run named {name!r} already exists; choose another name"
                     )
                 now = utcnow()
-                run = Run(
-                    experiment_id=experiment_row.id,
-                    name=name or f"pending-{uuid.uuid4().hex}",
-                    status="queued",
-                    spec=spec_dict,
-                    spec_hash=spec_hash(spec_dict),
-                    seed=seed,
-                    priority=priority,
-                    created_at=now,
-                    updated_at=now,
-                    epochs_done=0,
-                    epochs_total=epochs_total,
-                    current_batch=0,
-                    cancel_requested=False,
-                    parent_run_id=parent_run_id,
-                    sweep_id=sweep_id,
-                    attempt=1,
-                )
-                session.add(run)
-                session.flush()
+                # Core statements: creating 10,000 runs must not pay for the unit of work.
+                run_id = session.execute(
+                    insert(RUNS)
+                    .values(
+                        experiment_id=experiment_id,
+                        name=name or f"pending-{uuid.uuid4().hex}",
+                        status="queued",
+                        spec=spec_dict,
+                        spec_hash=spec_hash(spec_dict),
+                        seed=seed,
+                        priority=priority,
+                        created_at=now,
+                        updated_at=now,
+                        epochs_done=0,
+                        epochs_total=epochs_total,
+                        current_batch=0,
+                        cancel_requested=False,
+                        parent_run_id=parent_run_id,
+                        sweep_id=sweep_id,
+                        attempt=1,
+                    )
+                    .returning(RUNS.c.id)
+                ).scalar_one()
                 if name is None:
-                    run.name = _free_name(session, run.id)
-                _insert_params(session, run.id, params)
+                    session.execute(
+                        update(RUNS)
+                        .where(RUNS.c.id == run_id)
+                        .values(name=_free_name(session, run_id))
+                    )
+                _insert_params(session, run_id, params)
                 if tags:
                     session.execute(
-                        insert(Tag),
-                        [{"run_id": run.id, "key": k, "value": str(v)} for k, v in tags.items()],
+                        insert(Tag.__table__),
+                        [{"run_id": run_id, "key": k, "value": str(v)} for k, v in tags.items()],
                     )
-                session.flush()
-                return load_run(session, run.id)
+                return load_run(session, run_id)
         except IntegrityError as exc:
             raise InvalidStateError(
                 f"could not queue the run ({exc.orig}); check that the parent run and sweep exist"
@@ -493,25 +501,30 @@ class RunsMixin(StoreCore):
             return [NoteRecord(n.id, n.run_id, n.text, n.created_at) for n in notes]
 
 
-def _ensure_experiment(session: Session, name: str, description: str | None) -> Experiment:
+def _ensure_experiment_id(session: Session, name: str, description: str | None) -> int:
     if not name or not name.strip():
         raise ValueError("an experiment needs a non-empty name; set [experiment] name in the spec")
-    experiment = session.scalar(select(Experiment).where(Experiment.name == name))
-    if experiment is None:
+    table = Experiment.__table__
+    row = session.execute(
+        select(table.c.id, table.c.description).where(table.c.name == name)
+    ).first()
+    if row is None:
         values = {"name": name, "description": description or "", "created_at": utcnow()}
         # Two processes may create the same experiment at once on PostgreSQL.
         dialect_insert = (
             postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         )
         session.execute(
-            dialect_insert(Experiment)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["name"])
+            dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=["name"])
         )
-        experiment = session.scalars(select(Experiment).where(Experiment.name == name)).one()
-    elif description is not None and description != experiment.description:
-        experiment.description = description
-    return experiment
+        return session.execute(select(table.c.id).where(table.c.name == name)).scalar_one()
+    if description is not None and description != row.description:
+        session.execute(update(table).where(table.c.id == row.id).values(description=description))
+    return row.id
+
+
+def _ensure_experiment(session: Session, name: str, description: str | None) -> Experiment:
+    return session.get_one(Experiment, _ensure_experiment_id(session, name, description))
 
 
 def _experiment_record(experiment: Experiment, run_count: int) -> ExperimentRecord:
@@ -555,4 +568,4 @@ def _insert_params(session: Session, run_id: int, params: Mapping[str, ParamValu
             }
         )
     if rows:
-        session.execute(insert(Param), rows)
+        session.execute(insert(Param.__table__), rows)
