@@ -64,10 +64,17 @@ from engine.layers.regularization.activity_regularization import ActivityRegular
 from engine.layers.regularization.dropout import Dropout
 from engine.layers.regularization.gaussian_dropout import GaussianDropout
 from engine.layers.regularization.gaussian_noise import GaussianNoise
+from engine.layers.regularization.spatial_dropout import SpatialDropout1D, SpatialDropout2D
+from engine.layers.reshaping.cropping1d import Cropping1D
+from engine.layers.reshaping.cropping2d import Cropping2D
 from engine.layers.reshaping.flatten import Flatten
 from engine.layers.reshaping.permute import Permute
 from engine.layers.reshaping.repeat_vector import RepeatVector
 from engine.layers.reshaping.reshape import Reshape
+from engine.layers.reshaping.up_sampling1d import UpSampling1D
+from engine.layers.reshaping.up_sampling2d import UpSampling2D
+from engine.layers.reshaping.zero_padding1d import ZeroPadding1D
+from engine.layers.reshaping.zero_padding2d import ZeroPadding2D
 
 _EXPORTED = [
     Layer,
@@ -101,11 +108,19 @@ _EXPORTED = [
     Dropout,
     GaussianDropout,
     GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
     # reshaping
+    Cropping1D,
+    Cropping2D,
     Flatten,
     Permute,
     RepeatVector,
     Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
     # pooling
     AveragePooling1D,
     AveragePooling2D,
@@ -178,6 +193,8 @@ __all__ = [
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
+    "Cropping1D",
+    "Cropping2D",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAvgPool1D",
@@ -190,6 +207,12 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
     "ELU",
     "Activation",
     "ActivityRegularization",

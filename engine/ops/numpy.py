@@ -586,12 +586,31 @@ def getitem(x: Any, key: Any) -> Tensor:
     if isinstance(key, tuple):
         key = tuple(k.value if isinstance(k, Tensor) else k for k in key)
 
+    basic = _is_basic_index(key)
+
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[np.ndarray]:
         out = np.zeros_like(a)
-        np.add.at(out, key, g)
+        if basic:
+            # Slices and ints never select a cell twice: a plain assignment is
+            # exact and far faster than the unbuffered np.add.at.
+            out[key] = g
+        else:
+            np.add.at(out, key, g)
         return (out,)
 
     return record(a[key], (x,), vjp)
+
+
+def _is_basic_index(key: Any) -> bool:
+    """Whether `key` is NumPy basic indexing (ints, slices, None, Ellipsis)."""
+    items = key if isinstance(key, tuple) else (key,)
+    return all(
+        k is None
+        or k is Ellipsis
+        or isinstance(k, slice)
+        or (isinstance(k, (int, np.integer)) and not isinstance(k, bool))
+        for k in items
+    )
 
 
 def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:

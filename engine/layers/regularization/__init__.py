@@ -1,1 +1,1 @@
-"""Regularization layers: dropout, Gaussian noise and activity penalties."""
+"""Regularization layers: dropout (plain and spatial), Gaussian noise and activity penalties."""
