@@ -117,16 +117,16 @@ def _get_pool() -> ThreadPoolExecutor:
 
 
 def chunk_bounds(batch: int, bytes_per_item: int, workers: int) -> list[tuple[int, int]]:
-    """Split `range(batch)` into cache-sized chunks, at least one per worker when possible.
+    """Split `range(batch)` into near-equal cache-sized chunks, a multiple of `workers` of them.
 
     Args:
         batch: the number of items.
         bytes_per_item: the scratch memory one item's work needs.
         workers: the number of threads that will share the chunks.
     """
-    size = max(1, CHUNK_BYTES // max(1, bytes_per_item))
-    size = min(size, -(-batch // workers)) if batch >= workers else size
-    size = max(1, min(size, batch))
+    count = -(-batch // max(1, CHUNK_BYTES // max(1, bytes_per_item)))
+    count = min(batch, -(-count // workers) * workers)
+    size = -(-batch // max(1, count))
     return [(start, min(start + size, batch)) for start in range(0, batch, size)]
 
 

@@ -286,6 +286,8 @@ def _conv_pass(
     adjoint_bias: np.ndarray | None = None,
     sum_gy: bool = False,
     sum_src: bool = False,
+    relu: bool = False,
+    relu_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Run the requested parts of a convolution `y = conv(src, w)` chunk by chunk.
 
@@ -300,6 +302,9 @@ def _conv_pass(
         kernel_grad: return `d<y, gy>/dw`, w's shape.
         adjoint: filled with `conv_adjoint(gy, w) + adjoint_bias` (the input gradient).
         sum_gy, sum_src: also return `gy` (or `src`) summed over all but channels.
+        relu: apply `max(., 0)` to `out` in place.
+        relu_out: the output of a fused relu; `gy` is then the gradient w.r.t.
+            it and is masked by `relu_out > 0` before use.
 
     Returns:
         `(kernel gradient, summed gy, summed src)`, None where not asked for.
@@ -307,6 +312,12 @@ def _conv_pass(
     kh, kw, cg, f = w.shape
     fg = f // groups
     wg = _grouped_kernel(w, groups)
+    # (kh*kw, f, cin): the kernel offsets' transposed blocks, for the input gradient.
+    w_offsets = (
+        np.ascontiguousarray(w.reshape(kh * kw, cg, f).transpose(0, 2, 1))
+        if adjoint is not None and groups == 1
+        else None
+    )
     dtype = w.dtype
     k2 = grid.offsets * cg
     n_batch = (src if src is not None else gy).shape[0]  # type: ignore[union-attr]
@@ -334,11 +345,13 @@ def _conv_pass(
         np.copyto(cols.reshape(groups, n, *grid.out, kh, kw, cg), grid.window_view(xp, groups))
         return cols
 
-    def col2im(gcols: np.ndarray, a: int, b: int) -> None:
+    def col2im(g3: np.ndarray, a: int, b: int) -> None:
+        """Write `conv_adjoint(gy[a:b]) + adjoint_bias` into `adjoint[a:b]`."""
         n = b - a
+        rows = n * grid.windows
         target = adjoint[a:b]  # type: ignore[index]
         if grid.pointwise and groups == 1:
-            target.reshape(n * grid.windows, cin)[...] = gcols[0]
+            np.matmul(g3[0], wg[0].T, out=target.reshape(rows, cin))
         else:
             gp = (
                 scratch("conv_gpad", (n, *grid.padded, cin), dtype)
@@ -346,13 +359,26 @@ def _conv_pass(
                 else target
             )
             gp.fill(0)
-            blocks = gcols.reshape(groups, n, *grid.out, kh, kw, cg)
-            by_group = gp.reshape(n, *grid.padded, groups, cg)
-            for i in range(kh):
-                for j in range(kw):
-                    rows, columns_ = grid.offset_slices(i, j)
-                    window = blocks[:, :, :, :, i, j, :]
-                    by_group[:, rows, columns_] += window.transpose(1, 2, 3, 0, 4)
+            if groups == 1:
+                # One GEMM per kernel offset, stacked: each offset's block is a
+                # contiguous (n, oh, ow, cin) array, so the strided adds below
+                # run over whole rows rather than cin-long pieces.
+                blocks = np.matmul(
+                    g3, w_offsets, out=scratch("conv_gcols", (kh * kw, rows, cin), dtype)
+                ).reshape(kh * kw, n, *grid.out, cin)
+                for i in range(kh):
+                    for j in range(kw):
+                        gp[(slice(None), *grid.offset_slices(i, j))] += blocks[i * kw + j]
+            else:
+                gcols = np.matmul(
+                    g3, wg.transpose(0, 2, 1), out=scratch("conv_gcols", (groups, rows, k2), dtype)
+                )
+                windows = gcols.reshape(groups, n, *grid.out, kh, kw, cg)
+                by_group = gp.reshape(n, *grid.padded, groups, cg)
+                for i in range(kh):
+                    for j in range(kw):
+                        window = windows[:, :, :, :, i, j, :].transpose(1, 2, 3, 0, 4)
+                        by_group[(slice(None), *grid.offset_slices(i, j))] += window
             if grid.needs_padding:
                 target[...] = gp[(slice(None), *grid.interior())]
         if adjoint_bias is not None:
@@ -372,19 +398,21 @@ def _conv_pass(
                 o.reshape(rows, groups, fg)[...] = res.transpose(1, 0, 2)
             if out_bias is not None:
                 o += out_bias
+            if relu:
+                np.maximum(o, 0, out=o)
         gw = gy_sum = None
         if gy is not None:
             g2 = gy[a:b].reshape(rows, f)
+            if relu_out is not None:
+                active = relu_out[a:b].reshape(rows, f) > 0
+                g2 = np.multiply(g2, active, out=scratch("conv_gmask", (rows, f), dtype))
             g3 = g2[None] if groups == 1 else g2.reshape(rows, groups, fg).transpose(1, 0, 2)
             if kernel_grad:
                 gw = np.matmul(cols.transpose(0, 2, 1), g3)  # type: ignore[union-attr]
             if sum_gy:
                 gy_sum = g2.sum(axis=0)
             if adjoint is not None:
-                gcols = np.matmul(
-                    g3, wg.transpose(0, 2, 1), out=scratch("conv_gcols", (groups, rows, k2), dtype)
-                )
-                col2im(gcols, a, b)
+                col2im(g3, a, b)
         return gw, gy_sum, src_sum
 
     parts = map_chunks(work, n_batch, per_item, flops)
@@ -463,11 +491,18 @@ def _grouped_conv(
     strides: IntOrTuple,
     padding: str,
     dilation_rate: IntOrTuple,
+    activation: str | None,
     *,
     name: str,
     depthwise: bool,
 ) -> Tensor:
     x, w, rank = _prepare(inputs, kernel, name)
+    if activation not in (None, "relu"):
+        raise ValueError(
+            f"{name} can fuse only activation='relu', got {activation!r}; apply other "
+            "activations to its output."
+        )
+    relu = activation == "relu"
     padding = standardize_padding(padding, allow_causal=rank == 1)
     s, d = _spatial_args(rank, strides, dilation_rate)
     cin = x.shape[-1]
@@ -501,14 +536,14 @@ def _grouped_conv(
     grid = _conv_grid(x2.shape[1:3], w2.shape[:2], (1, *s) if rank == 1 else s, padding,
                       (1, *d) if rank == 1 else d)  # fmt: skip
     y = np.empty((x.shape[0], *grid.out, f), x.dtype)
-    _conv_pass(grid, w2, groups, src=x2, out=y, out_bias=b)
+    _conv_pass(grid, w2, groups, src=x2, out=y, out_bias=b, relu=relu)
 
     def vjp(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         g2 = g.reshape(y.shape).astype(x.dtype, copy=False)
         gx = np.empty_like(x2) if needs[0] else None
         gw, gb, _ = _conv_pass(
             grid, w2, groups, src=x2, gy=g2, kernel_grad=needs[1], adjoint=gx,
-            sum_gy=len(needs) > 2 and needs[2],
+            sum_gy=len(needs) > 2 and needs[2], relu_out=y if relu else None,
         )  # fmt: skip
         return (
             None if gx is None else gx.reshape(x.shape),
@@ -528,6 +563,7 @@ def conv(
     data_format: str | None = None,
     dilation_rate: IntOrTuple = 1,
     bias: Any = None,
+    activation: str | None = None,
 ) -> Tensor:
     """A 1D or 2D convolution (cross-correlation), optionally adding a bias, as one op.
 
@@ -541,6 +577,8 @@ def conv(
         data_format: "channels_last" (or None); "channels_first" is rejected.
         dilation_rate: an int or one int per spatial axis.
         bias: an optional `(filters,)` vector added to every position.
+        activation: None, or "relu" to apply it inside the op (chunk by chunk,
+            while the data is in cache; the backward pass masks the gradient).
 
     Example:
         >>> ops.conv(np.ones((2, 5, 5, 3)), np.ones((3, 3, 3, 4)), padding="same").shape
@@ -548,8 +586,9 @@ def conv(
     """
     check_data_format(data_format)
     return _grouped_conv(
-        inputs, kernel, bias, strides, padding, dilation_rate, name="conv", depthwise=False
-    )
+        inputs, kernel, bias, strides, padding, dilation_rate, activation,
+        name="conv", depthwise=False,
+    )  # fmt: skip
 
 
 def depthwise_conv(
@@ -560,6 +599,7 @@ def depthwise_conv(
     data_format: str | None = None,
     dilation_rate: IntOrTuple = 1,
     bias: Any = None,
+    activation: str | None = None,
 ) -> Tensor:
     """A depthwise convolution: each input channel convolved with its own filters.
 
@@ -569,6 +609,7 @@ def depthwise_conv(
             output channel `c * depth_multiplier + m` uses `kernel[..., c, m]`.
         strides, padding, data_format, dilation_rate: as in `conv`.
         bias: an optional `(cin * depth_multiplier,)` vector.
+        activation: None, or "relu" to apply it inside the op.
 
     Example:
         >>> ops.depthwise_conv(np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 2))).shape
@@ -576,7 +617,7 @@ def depthwise_conv(
     """
     check_data_format(data_format)
     return _grouped_conv(
-        inputs, kernel, bias, strides, padding, dilation_rate,
+        inputs, kernel, bias, strides, padding, dilation_rate, activation,
         name="depthwise_conv", depthwise=True,
     )  # fmt: skip
 
@@ -590,6 +631,7 @@ def separable_conv(
     data_format: str | None = None,
     dilation_rate: IntOrTuple = 1,
     bias: Any = None,
+    activation: str | None = None,
 ) -> Tensor:
     """A depthwise convolution followed by a 1x1 (pointwise) convolution.
 
@@ -599,6 +641,7 @@ def separable_conv(
         pointwise_kernel: `(1, cin*m, filters)` or `(1, 1, cin*m, filters)`.
         strides, padding, data_format, dilation_rate: of the depthwise step.
         bias: an optional `(filters,)` vector added after the pointwise step.
+        activation: None, or "relu" to apply it inside the pointwise op.
 
     Example:
         >>> ops.separable_conv(np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 2)),
@@ -610,7 +653,7 @@ def separable_conv(
     pw = as_array(pointwise_kernel)
     if np.shape(pw)[:-2] != (1,) * (np.ndim(pw) - 2):
         raise ValueError(f"The pointwise kernel must be 1x1, got shape {np.shape(pw)}.")
-    return conv(depthwise, pointwise_kernel, bias=bias)
+    return conv(depthwise, pointwise_kernel, bias=bias, activation=activation)
 
 
 def conv_transpose(

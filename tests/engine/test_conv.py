@@ -58,6 +58,8 @@ CONV2D_MODES = [
     ((1, 4, 4, 6), dict(filters=3, kernel_size=2, groups=3, activation="tanh")),
     ((2, 4, 3, 3), dict(filters=5, kernel_size=1)),
     ((2, 5, 5, 3), dict(filters=2, kernel_size=1, strides=2, use_bias=False)),
+    ((2, 6, 5, 3), dict(filters=3, kernel_size=3, strides=2, padding="same", activation="relu")),
+    ((2, 4, 4, 4), dict(filters=4, kernel_size=2, groups=2, activation="relu")),
 ]
 
 
@@ -75,6 +77,7 @@ CONV1D_MODES = [
     ((2, 7, 2), dict(filters=2, kernel_size=2, padding="causal", strides=2)),
     ((2, 8, 2), dict(filters=2, kernel_size=3, dilation_rate=3, padding="same")),
     ((2, 6, 4), dict(filters=4, kernel_size=3, groups=4, strides=2)),
+    ((2, 7, 3), dict(filters=3, kernel_size=3, padding="causal", activation="relu")),
 ]
 
 
@@ -170,6 +173,40 @@ def test_threaded_chunks_match_torch(parallel):
     ty, tgx, tgk, tgb = torch_conv(x, kernel, bias, g, (2, 2), "same", (1, 1))
     for a, b in ((y, ty), (gx, tgx), (gk, tgk), (gb, tgb)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_fused_relu_matches_torch(threads, request):
+    torch = pytest.importorskip("torch")
+    if threads:
+        request.getfixturevalue("parallel")
+    x, kernel, bias = data(6, 9, 8, 4), data(3, 3, 4, 5), data(5)
+    y, g, (gx, gk, gb) = run_engine(x, kernel, bias, padding="same", activation="relu")
+    tx = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    tw = torch.tensor(kernel.transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    tb = torch.tensor(bias, requires_grad=True)
+    ty = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=1))
+    ty.backward(torch.tensor(g.transpose(0, 3, 1, 2)))
+    expected = [
+        ty.detach().numpy().transpose(0, 2, 3, 1),
+        tx.grad.numpy().transpose(0, 2, 3, 1),
+        tw.grad.numpy().transpose(2, 3, 1, 0),
+        tb.grad.numpy(),
+    ]
+    for a, b in zip((y, gx, gk, gb), expected):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_relu_layers_record_one_fused_op():
+    layer = layers.Conv2D(3, 3, activation="relu")
+    x = Tensor(data(2, 5, 5, 2))
+    with GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+    assert len(tape._entries) == 1
+    assert y.numpy().min() == 0.0
+    with pytest.raises(ValueError, match="relu"):
+        ops.conv(data(1, 5, 5, 2), data(3, 3, 2, 4), activation="tanh")
 
 
 def test_same_padding_puts_the_odd_pixel_at_the_bottom_right():

@@ -29,6 +29,7 @@ DEPTHWISE_MODES = [
     ((2, 7, 6, 2), dict(kernel_size=(3, 2), strides=2, padding="same", depth_multiplier=3)),
     ((1, 7, 7, 2), dict(kernel_size=3, dilation_rate=2, activation="tanh")),
     ((2, 6, 5, 3), dict(kernel_size=2, strides=(1, 2), use_bias=False)),
+    ((2, 5, 5, 2), dict(kernel_size=3, padding="same", activation="relu")),
 ]
 
 
@@ -58,6 +59,7 @@ def test_depthwise_conv1d_gradients(shape, kwargs, float64):
         ((2, 7, 5, 2), dict(filters=3, kernel_size=3, strides=2, padding="same",
                             depth_multiplier=2)),
         ((1, 7, 7, 2), dict(filters=2, kernel_size=2, dilation_rate=2, padding="same")),
+        ((2, 5, 5, 2), dict(filters=3, kernel_size=3, activation="relu")),
     ],
 )  # fmt: skip
 def test_separable_conv2d_gradients(shape, kwargs, float64):

@@ -47,6 +47,11 @@ def input_channels(layer: Layer, input_shape: Any, rank: int) -> int:
     return int(shape[-1])
 
 
+def fused_activation(activation: Any) -> str | None:
+    """ "relu" when the conv op can apply `activation` itself (in cache, chunk by chunk)."""
+    return "relu" if activation is activations.relu else None
+
+
 def conv_output_shape(
     layer: Layer,
     input_shape: Any,
@@ -178,8 +183,11 @@ class BaseConv(Layer):
             padding=self.padding,
             dilation_rate=self.dilation_rate,
             bias=self.bias,
+            activation=fused_activation(self.activation),
         )
-        return self.activation(outputs) if self.activation is not None else outputs
+        if self.activation is None or fused_activation(self.activation):
+            return outputs
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         input_channels(self, input_shape, self.rank)

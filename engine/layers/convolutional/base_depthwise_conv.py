@@ -9,6 +9,7 @@ from engine.layers.convolutional.base_conv import (
     check_positive_int,
     check_strides_and_dilation,
     conv_output_shape,
+    fused_activation,
     input_channels,
 )
 from engine.layers.layer import Layer
@@ -118,8 +119,11 @@ class BaseDepthwiseConv(Layer):
             padding=self.padding,
             dilation_rate=self.dilation_rate,
             bias=self.bias,
+            activation=fused_activation(self.activation),
         )
-        return self.activation(outputs) if self.activation is not None else outputs
+        if self.activation is None or fused_activation(self.activation):
+            return outputs
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         channels = input_channels(self, input_shape, self.rank)
