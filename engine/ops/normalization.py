@@ -17,6 +17,7 @@ import numpy as np
 from engine.backend import config
 from engine.backend.config import floatx
 from engine.backend.tensor import Tensor
+from engine.ops.batch_parallel import map_chunks, scratch
 from engine.ops.core import as_array, record
 
 __all__ = [
@@ -46,6 +47,11 @@ def _param(p: Any, dtype: np.dtype) -> np.ndarray | None:
     if not isinstance(a, np.ndarray) or a.dtype != dtype:
         a = np.asarray(a, dtype=dtype)
     return a
+
+
+# An element-wise pass over one element costs about as much time as this many
+# GEMM flops: the unit `map_chunks` uses to judge when threads pay off.
+_FLOPS_PER_ELEMENT = 8
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,80 +113,183 @@ class _FeatureAxis:
         return p.reshape(self.bshape)
 
 
+def _total(parts: list[Any]) -> np.ndarray:
+    """The sum of per-chunk partial sums."""
+    out = np.array(parts[0], copy=True)
+    for part in parts[1:]:
+        out += part
+    return out
+
+
+def _parallel(fn: Any, items: int, item_bytes: int, elements: int, passes: int) -> list[Any]:
+    """Run `fn(start, stop)` over cache-sized chunks of `items`, on the thread pool when large."""
+    return map_chunks(fn, items, max(1, item_bytes), _FLOPS_PER_ELEMENT * passes * elements)
+
+
+def _channel_standardize(
+    a: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    epsilon: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Batch norm of `a`, viewed as `(rows, C, post)`: statistics per channel over rows and post.
+
+    Two passes over chunks of rows: the first gathers each chunk's mean and sum
+    of squared deviations (combined exactly, as in Chan et al.'s parallel
+    variance) without writing anything large; the second writes the normalized
+    values and the output, each chunk staying in cache.
+
+    Returns:
+        `(out, mean, var, backward)` with `(C,)` statistics and
+        `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
+    """
+    rows, c, post = a.shape
+    dt = a.dtype
+    item = 3 * c * post * dt.itemsize
+
+    def moments(r0: int, r1: int) -> tuple[int, np.ndarray, np.ndarray]:
+        block = a[r0:r1]
+        n = r1 - r0
+        m = _sum_middle(block, 1, n, c, post)[0] / (n * post)
+        dev = scratch("normalization_a", block.shape, dt)
+        np.subtract(block, m[:, None], out=dev)
+        np.square(dev, out=dev)
+        return n * post, m, _sum_middle(dev, 1, n, c, post)[0]
+
+    parts = _parallel(moments, rows, item, a.size, 3)
+    count = rows * post
+    mean = _total([n * m for n, m, _ in parts]) / count
+    var = _total([m2 + n * np.square(m - mean) for n, m, m2 in parts]) / count
+    inv = 1 / np.sqrt(var + epsilon)
+    mean_b, inv_b = mean[:, None], inv[:, None]
+    gamma_b = None if gamma is None else gamma[:, None]
+    beta_b = None if beta is None else beta[:, None]
+    xhat = np.empty_like(a)
+    out = np.empty_like(a)
+
+    def normalize(r0: int, r1: int) -> None:
+        xb, ob = xhat[r0:r1], out[r0:r1]
+        np.subtract(a[r0:r1], mean_b, out=xb)
+        xb *= inv_b
+        np.multiply(xb, 1 if gamma_b is None else gamma_b, out=ob)
+        if beta_b is not None:
+            ob += beta_b
+
+    _parallel(normalize, rows, item, a.size, 4)
+    factor = inv_b if gamma_b is None else inv_b * gamma_b
+
+    def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
+        def sums(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+            gb = g[r0:r1]
+            t = scratch("normalization_a", gb.shape, dt)
+            np.multiply(gb, xhat[r0:r1], out=t)
+            n = r1 - r0
+            return _sum_middle(gb, 1, n, c, post)[0], _sum_middle(t, 1, n, c, post)[0]
+
+        parts = _parallel(sums, rows, item, g.size, 2)
+        gbeta = _total([s for s, _ in parts])
+        ggamma = _total([s for _, s in parts])
+        gx = None
+        if need_x:
+            gx = np.empty_like(g)
+            proj, shift = (ggamma / count)[:, None], (gbeta / count)[:, None]
+
+            def input_grad(r0: int, r1: int) -> None:
+                # g minus the parts of it explained by the batch mean and by
+                # the batch variance; gamma factors out of the whole bracket.
+                gxb = gx[r0:r1]
+                np.multiply(xhat[r0:r1], proj, out=gxb)
+                np.subtract(g[r0:r1], gxb, out=gxb)
+                gxb -= shift
+                gxb *= factor
+
+            _parallel(input_grad, rows, item, g.size, 4)
+        return (
+            gx,
+            ggamma if need_gamma and gamma is not None else None,
+            gbeta if need_beta and beta is not None else None,
+        )
+
+    return out, mean, var, backward
+
+
 def _grouped_standardize(
     a: np.ndarray,
     groups: int,
     gamma: np.ndarray | None,
     beta: np.ndarray | None,
     epsilon: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-    """Normalize `a`, viewed as `(P, pre, C, post)`, per sample p and group of channels.
+) -> tuple[np.ndarray, Any]:
+    """Group norm of `a`, viewed as `(samples, pre, C, post)`, in chunks of samples.
 
-    The statistics of group j of sample p are over `pre`, `post` and the group's
-    `C // groups` channels; `gamma` and `beta` are per channel. Batch norm is
-    `P = 1` with one group per channel, group norm `P = batch`.
+    The statistics of group j of a sample are over `pre`, `post` and the
+    group's `C // groups` channels; `gamma` and `beta` are per channel.
 
     Returns:
-        `(out, mean, var, backward)` with the `(P, groups)` statistics and
-        `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
+        `(out, backward)` with `backward(g, need_x, need_gamma, need_beta) ->
+        (gx, ggamma, gbeta)`.
     """
-    p, pre, c, post = a.shape
+    samples, pre, c, post = a.shape
+    dt = a.dtype
     cg = c // groups
     count = pre * post * cg
-
-    def group_sums(t: np.ndarray) -> np.ndarray:
-        return t if cg == 1 else t.reshape(p, groups, cg).sum(axis=2)
-
-    def spread(v: np.ndarray) -> np.ndarray:
-        return (v if cg == 1 else np.repeat(v, cg, axis=1)).reshape(p, 1, c, 1)
-
-    mean = group_sums(_sum_middle(a, p, pre, c, post)) / count
-    xhat = a - spread(mean)
-    buffer = np.square(xhat)
-    var = group_sums(_sum_middle(buffer, p, pre, c, post)) / count
-    inv = 1 / np.sqrt(var + epsilon)
-    xhat *= spread(inv)
+    item = 3 * a[:1].size * dt.itemsize
     gamma_b = None if gamma is None else gamma.reshape(1, 1, c, 1)
     beta_b = None if beta is None else beta.reshape(1, 1, c, 1)
-    if gamma_b is not None:
-        out = np.multiply(xhat, gamma_b, out=buffer)
+    xhat = np.empty_like(a)
+    out = np.empty_like(a)
+    inv = np.empty((samples, groups), dt)
+
+    def group_sums(t: np.ndarray) -> np.ndarray:
+        return t if cg == 1 else t.reshape(len(t), groups, cg).sum(axis=2)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        return (v if cg == 1 else np.repeat(v, cg, axis=1)).reshape(len(v), 1, c, 1)
+
+    def forward(s0: int, s1: int) -> None:
+        block, xb, ob = a[s0:s1], xhat[s0:s1], out[s0:s1]
+        n = s1 - s0
+        np.subtract(block, spread(group_sums(_sum_middle(block, n, pre, c, post)) / count), out=xb)
+        np.square(xb, out=ob)
+        ib = 1 / np.sqrt(group_sums(_sum_middle(ob, n, pre, c, post)) / count + epsilon)
+        inv[s0:s1] = ib
+        xb *= spread(ib)
+        np.multiply(xb, 1 if gamma_b is None else gamma_b, out=ob)
         if beta_b is not None:
-            out += beta_b
-    elif beta_b is not None:
-        out = np.add(xhat, beta_b, out=buffer)
-    else:
-        out = xhat
+            ob += beta_b
+
+    _parallel(forward, samples, item, a.size, 6)
 
     def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
-        g_sums = _sum_middle(g, p, pre, c, post)
-        t = g * xhat if need_x or need_gamma else None
-        t_sums = None if t is None else _sum_middle(t, p, pre, c, post)
-        gx = None
-        if need_x:
-            if cg == 1:
-                # Per-channel statistics: gamma factors out of the whole bracket.
-                np.multiply(xhat, spread(t_sums / count), out=t)
-                gx = np.subtract(g, t, out=t)
-                gx -= spread(g_sums / count)
-                factor = spread(inv)
-                gx *= factor if gamma_b is None else factor * gamma_b
-            else:
-                gs_sums, gsx_sums = (
-                    (g_sums, t_sums) if gamma is None else (g_sums * gamma, t_sums * gamma)
-                )
-                np.multiply(xhat, spread(group_sums(gsx_sums) / count), out=t)
-                if gamma_b is None:
-                    gx = np.subtract(g, t, out=t)
-                else:
-                    gx = g * gamma_b
-                    gx -= t
-                gx -= spread(group_sums(gs_sums) / count)
-                gx *= spread(inv)
-        ggamma = t_sums.sum(axis=0) if need_gamma and gamma is not None else None
-        gbeta = g_sums.sum(axis=0) if need_beta and beta is not None else None
-        return gx, ggamma, gbeta
+        gx = np.empty_like(g) if need_x else None
 
-    return out, mean, var, backward
+        def work(s0: int, s1: int) -> tuple[np.ndarray, np.ndarray]:
+            gb, xb = g[s0:s1], xhat[s0:s1]
+            n = s1 - s0
+            t = scratch("normalization_a", gb.shape, dt)
+            np.multiply(gb, xb, out=t)
+            g_sums = _sum_middle(gb, n, pre, c, post)
+            t_sums = _sum_middle(t, n, pre, c, post)
+            if need_x:
+                # Per group: g * gamma minus its group mean and its projection on xhat.
+                gs_sums = g_sums if gamma is None else g_sums * gamma
+                gsx_sums = t_sums if gamma is None else t_sums * gamma
+                np.multiply(xb, spread(group_sums(gsx_sums) / count), out=t)
+                gxb = gx[s0:s1]
+                np.multiply(gb, 1 if gamma_b is None else gamma_b, out=gxb)
+                gxb -= t
+                gxb -= spread(group_sums(gs_sums) / count)
+                gxb *= spread(inv[s0:s1])
+            return t_sums.sum(axis=0), g_sums.sum(axis=0)
+
+        parts = _parallel(work, samples, item, g.size, 6 if need_x else 2)
+        return (
+            gx,
+            _total([t for t, _ in parts]) if need_gamma and gamma is not None else None,
+            _total([s for _, s in parts]) if need_beta and beta is not None else None,
+        )
+
+    return out, backward
 
 
 def _row_standardize(
@@ -190,66 +299,85 @@ def _row_standardize(
     epsilon: float,
     rms_scaling: bool,
 ) -> tuple[np.ndarray, Any]:
-    """Normalize each row of a `(rows, K)` array, with `(K,)` gamma and beta.
+    """Normalize each row of a `(rows, K)` array, with `(K,)` gamma and beta, in row chunks.
 
     With `rms_scaling` the output is Keras's `x * rsqrt(var(x) + epsilon) * gamma`:
     scaled by the variance, not centered. Returns `(out, backward)` with
     `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
     """
     rows, k = a.shape
-    dt = a.dtype.str
-    ones_k = _ones(k, dt)
-    centered = a - ((a @ ones_k) / k)[:, None]
-    buffer = np.square(centered)
-    inv = 1 / np.sqrt((buffer @ ones_k) / k + epsilon)
-    inv_c = inv[:, None]
-    if rms_scaling:
-        xhat = None
-        out = np.multiply(a, inv_c, out=buffer)
-        if gamma is not None:
-            out *= gamma
-    else:
-        xhat = centered
-        xhat *= inv_c
-        if gamma is None and beta is None:
-            out = xhat
-        else:
-            out = np.multiply(xhat, 1 if gamma is None else gamma, out=buffer)
-    if beta is not None:
-        out += beta
+    dt = a.dtype
+    ones_k = _ones(k, dt.str)
     weights = ones_k if gamma is None else gamma
+    item = 3 * k * dt.itemsize
+    # The centered rows, scaled by inv in place unless rms_scaling needs them as they are.
+    kept = np.empty_like(a)
+    out = np.empty_like(a)
+    inv = np.empty(rows, dt)
+
+    def forward(r0: int, r1: int) -> None:
+        block, kb, ob = a[r0:r1], kept[r0:r1], out[r0:r1]
+        np.subtract(block, ((block @ ones_k) / k)[:, None], out=kb)
+        np.square(kb, out=ob)
+        ib = 1 / np.sqrt((ob @ ones_k) / k + epsilon)
+        inv[r0:r1] = ib
+        if rms_scaling:
+            np.multiply(block, ib[:, None], out=ob)
+            if gamma is not None:
+                ob *= gamma
+        else:
+            kb *= ib[:, None]
+            np.multiply(kb, weights, out=ob)
+        if beta is not None:
+            ob += beta
+
+    _parallel(forward, rows, item, a.size, 6)
 
     def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
-        ones_r = _ones(rows, dt)
-        gbeta = ones_r @ g if need_beta and beta is not None else None
-        ggamma = gx = None
-        if rms_scaling:
-            ga = g * a if need_x or need_gamma else None
-            if need_gamma and gamma is not None:
-                ggamma = inv @ ga
-            if need_x:
-                # Only through inv: d inv / dx = -inv**3 * (x - mean) / K.
-                proj = (ga @ weights) * (inv**3 / k)
-                gx = g * inv_c
-                if gamma is not None:
-                    gx *= gamma
-                gx -= np.multiply(centered, proj[:, None], out=ga)
-            return gx, ggamma, gbeta
-        t = g * xhat if need_x or need_gamma else None
-        if need_gamma and gamma is not None:
-            ggamma = ones_r @ t
-        if need_x:
-            proj = (t @ weights) / k
-            mean_gs = (g @ weights) / k
-            np.multiply(xhat, proj[:, None], out=t)
-            if gamma is None:
-                gx = np.subtract(g, t, out=t)
-            else:
-                gx = g * gamma
-                gx -= t
-            gx -= mean_gs[:, None]
-            gx *= inv_c
-        return gx, ggamma, gbeta
+        want_gamma = need_gamma and gamma is not None
+        want_beta = need_beta and beta is not None
+        gx = np.empty_like(g) if need_x else None
+
+        def work(r0: int, r1: int) -> tuple[Any, Any]:
+            gb, kb, ib = g[r0:r1], kept[r0:r1], inv[r0:r1]
+            ones_r = _ones(r1 - r0, dt.str)
+            gbeta = ones_r @ gb if want_beta else None
+            ggamma = None
+            if not (need_x or want_gamma):
+                return ggamma, gbeta
+            t = scratch("normalization_a", gb.shape, dt)
+            gxb = None if gx is None else gx[r0:r1]
+            if rms_scaling:
+                np.multiply(gb, a[r0:r1], out=t)
+                if want_gamma:
+                    ggamma = ib @ t
+                if gxb is not None:
+                    # Only through inv: d inv / dx = -inv**3 * (x - mean) / K.
+                    proj = (t @ weights) * (ib**3 / k)
+                    np.multiply(gb, ib[:, None], out=gxb)
+                    if gamma is not None:
+                        gxb *= gamma
+                    gxb -= np.multiply(kb, proj[:, None], out=t)
+                return ggamma, gbeta
+            np.multiply(gb, kb, out=t)
+            if want_gamma:
+                ggamma = ones_r @ t
+            if gxb is not None:
+                proj = (t @ weights) / k
+                mean_gs = (gb @ weights) / k
+                np.multiply(kb, proj[:, None], out=t)
+                np.multiply(gb, weights, out=gxb)
+                gxb -= t
+                gxb -= mean_gs[:, None]
+                gxb *= ib[:, None]
+            return ggamma, gbeta
+
+        parts = _parallel(work, rows, item, g.size, 6 if need_x else 2)
+        return (
+            gx,
+            _total([p for p, _ in parts]) if want_gamma else None,
+            _total([p for _, p in parts]) if want_beta else None,
+        )
 
     return out, backward
 
@@ -298,11 +426,27 @@ def batch_normalization(
     inv = 1 / np.sqrt(var + epsilon)
     mult = inv if gamma is None else inv * gamma
     shift = -mu * mult if beta is None else beta - mu * mult
-    out = a * mult
-    out += shift
+    rows, item = ax.pre, 2 * a.size // max(ax.pre, 1) * dt.itemsize
+    mult_c, shift_c = mult.reshape(-1, 1), shift.reshape(-1, 1)
+    work = a.reshape(rows, ax.size, ax.post)
+    out = np.empty_like(work)
+
+    def forward(r0: int, r1: int) -> None:
+        np.multiply(work[r0:r1], mult_c, out=out[r0:r1])
+        out[r0:r1] += shift_c
+
+    _parallel(forward, rows, item, a.size, 2)
+
+    def input_grad(g: np.ndarray) -> np.ndarray:
+        g = g.reshape(work.shape)
+        gx = np.empty_like(g)
+        _parallel(
+            lambda r0, r1: np.multiply(g[r0:r1], mult_c, out=gx[r0:r1]), rows, item, g.size, 1
+        )
+        return gx.reshape(a.shape)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
-        gx = g * mult if n[0] else None
+        gx = input_grad(g) if n[0] else None
         gsum = ax.sum(g) if n[1] or n[3] else None
         centered_sum = None
         if n[2] or n[4]:
@@ -320,7 +464,7 @@ def batch_normalization(
         ggamma = (centered_sum * inv).reshape(-1) if n[4] else None
         return gx, gmean, gvar, gbeta, ggamma
 
-    return record(out, (x, mean, variance, offset, scale), vjp)
+    return record(out.reshape(a.shape), (x, mean, variance, offset, scale), vjp)
 
 
 def fused_batch_norm(
@@ -367,8 +511,8 @@ def fused_batch_norm(
     if mask is not None:
         return _masked_batch_norm(x, a, ax, gamma, beta, scale, offset, epsilon, mask)
 
-    work = a.reshape(1, ax.pre, ax.size, ax.post)
-    out, mean, var, backward = _grouped_standardize(work, ax.size, g_arr, b_arr, epsilon)
+    work = a.reshape(ax.pre, ax.size, ax.post)
+    out, mean, var, backward = _channel_standardize(work, g_arr, b_arr, epsilon)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         gx, ggamma, gbeta = backward(g.reshape(work.shape), n[0], n[1], n[2])
@@ -570,7 +714,7 @@ def group_normalization(
     ax.channel(b_arr, "beta")
     pre = ax.pre // a.shape[0]
     work = a.reshape(a.shape[0], pre, c, ax.post)
-    out, _, _, backward = _grouped_standardize(work, groups, g_arr, b_arr, epsilon)
+    out, backward = _grouped_standardize(work, groups, g_arr, b_arr, epsilon)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         gx, ggamma, gbeta = backward(g.reshape(work.shape), n[0], n[1], n[2])

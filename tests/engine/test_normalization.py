@@ -11,6 +11,7 @@ import engine
 from engine import layers, ops
 from engine.backend import GradientTape, Tensor
 from engine.layers.normalization import batch_normalization as bn_module
+from engine.ops import batch_parallel
 from tests.engine.gradcheck import check_gradients
 from tests.engine.layer_checks import assert_config_round_trip, check_layer_gradients
 
@@ -611,3 +612,68 @@ def test_inference_gradient_uses_the_statistics_of_its_own_call(float64):
     ggamma = tape.gradient(total, layer.gamma)
     assert not np.allclose(layer.moving_mean.numpy(), mm)
     np.testing.assert_allclose(ggamma, ((x - mm) / np.sqrt(mv + 1e-3) * x).sum(0))
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["inline", "threads"])
+def test_cache_sized_chunks_match_float64_torch(workers):
+    # Inputs large enough to be split into several chunks (and run on the
+    # thread pool with two workers), against PyTorch in float64.
+    torch = pytest.importorskip("torch")
+    f = torch.nn.functional
+    previous = batch_parallel.num_workers()
+    batch_parallel.set_num_workers(workers)
+    try:
+        cases = [
+            (lambda t, g, b: ops.fused_batch_norm(t, g, b)[0], (64, 16, 16, 32), "bn", -1),
+            (lambda t, g, b: ops.fused_batch_norm(t, g, b, axis=1)[0], (256, 4, 8, 16), "bn", 1),
+            (
+                lambda t, g, b: ops.layer_normalization(t, g, b, epsilon=1e-3),
+                (64, 64, 128),
+                "ln",
+                -1,
+            ),
+            (lambda t, g, b: ops.group_normalization(t, 8, g, b), (64, 8, 8, 32), "gn", -1),
+            (
+                lambda t, g, b: ops.batch_normalization(t, stats[0], stats[1], -1, b, g),
+                (64, 16, 16, 32),
+                "bn_inference",
+                -1,
+            ),
+        ]
+        stats = (RNG.normal(size=32).astype("float32"), RNG.uniform(0.5, 2, 32).astype("float32"))
+        for op, shape, kind, axis in cases:
+            x = (RNG.normal(size=shape) * 3 + 5).astype("float32")
+            up = RNG.normal(size=shape).astype("float32")
+            c = shape[axis]
+            gamma = RNG.normal(size=c).astype("float32")
+            beta = RNG.normal(size=c).astype("float32")
+            tensors = [Tensor(x), Tensor(gamma), Tensor(beta)]
+            with GradientTape() as tape:
+                tape.watch(tensors)
+                y = op(*tensors)
+                total = ops.sum(y * up)
+            grads = tape.gradient(total, tensors)
+
+            tx, tg, tb = (
+                torch.tensor(v.astype("float64"), requires_grad=True) for v in (x, gamma, beta)
+            )
+            if kind == "ln":
+                ty = f.layer_norm(tx, (c,), tg, tb, eps=1e-3)
+            else:
+                moved = tx.movedim(axis, 1)
+                if kind == "bn":
+                    ty = f.batch_norm(moved, None, None, tg, tb, training=True, eps=1e-3)
+                elif kind == "bn_inference":
+                    mean, var = (torch.tensor(v.astype("float64")) for v in stats)
+                    ty = f.batch_norm(moved, mean, var, tg, tb, training=False, eps=1e-3)
+                else:
+                    ty = f.group_norm(moved, 8, tg, tb, eps=1e-3)
+                ty = ty.movedim(1, axis)
+            (ty * torch.tensor(up.astype("float64"))).sum().backward()
+            np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=5e-5, err_msg=kind)
+            for got, want, name in zip(grads, (tx.grad, tg.grad, tb.grad), ("x", "gamma", "beta")):
+                want = want.numpy()
+                scale = np.abs(want).max()
+                np.testing.assert_allclose(got, want, atol=2e-5 * scale, err_msg=f"{kind} {name}")
+    finally:
+        batch_parallel.set_num_workers(previous)
