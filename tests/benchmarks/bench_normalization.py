@@ -9,7 +9,7 @@ Cases: BatchNormalization in training and inference mode on conv activations
 (64 x 30 x 30 x 32 and 64 x 13 x 13 x 64), LayerNormalization on a Transformer's
 (64, 100, 128) activations, GroupNormalization(8) on (64, 16, 16, 32).
 
-Run: python tests/benchmarks/bench_normalization.py [--rounds 5] [--repeats 10]
+Run: python tests/benchmarks/bench_normalization.py [--rounds 5] [--repeats 10] [--threads N]
 """
 
 from __future__ import annotations
@@ -113,7 +113,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads for both (default: all cores)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        from engine.ops import batch_parallel
+
+        torch.set_num_threads(args.threads)
+        batch_parallel.set_num_workers(args.threads)
 
     for name, engine_fn, torch_fn, batch in cases():
         engine_fn()
