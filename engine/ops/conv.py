@@ -272,6 +272,11 @@ def _ungroup_kernel(gw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(gw.transpose(1, 0, 2)).reshape(shape)
 
 
+def _column_sums(a: np.ndarray) -> np.ndarray:
+    """`a.sum(axis=0)` as a GEMV: NumPy reduces axis 0 one short row at a time."""
+    return np.ones(a.shape[0], a.dtype) @ a
+
+
 def _conv_pass(
     grid: _Grid,
     w: np.ndarray,
@@ -388,7 +393,7 @@ def _conv_pass(
         n = b - a
         rows = n * grid.windows
         cols = columns(a, b) if needs_cols else None
-        src_sum = src[a:b].reshape(-1, cin).sum(axis=0) if sum_src else None  # type: ignore[index]
+        src_sum = _column_sums(src[a:b].reshape(-1, cin)) if sum_src else None  # type: ignore[index]
         if out is not None:
             o = out[a:b].reshape(rows, f)
             if groups == 1:
@@ -410,7 +415,7 @@ def _conv_pass(
             if kernel_grad:
                 gw = np.matmul(cols.transpose(0, 2, 1), g3)  # type: ignore[union-attr]
             if sum_gy:
-                gy_sum = g2.sum(axis=0)
+                gy_sum = _column_sums(g2)
             if adjoint is not None:
                 col2im(g3, a, b)
         return gw, gy_sum, src_sum
