@@ -333,3 +333,16 @@ def test_shapes_cnn_runs_for_real(sqlite_store: Store) -> None:
         recorded = history[checkpoint.info.epoch - 1]
         assert logs["loss"] == pytest.approx(recorded["val_loss"], rel=1e-4)
         assert logs["accuracy"] == pytest.approx(recorded["val_accuracy"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sentiment_bilstm", "sentiment_transformer", "shapes_sweep"])
+def test_the_other_builtin_examples_run(sqlite_store: Store, name: str) -> None:
+    missing = missing_engine_pieces(name)
+    if missing:
+        pytest.skip(f"{name} needs {', '.join(missing)}, not in the engine yet")
+    overrides = {"fit.epochs": "1", "data.limit": "128", "data.validation_limit": "64"}
+    run = execute_run(submit(name, sqlite_store, overrides), sqlite_store)
+    assert run.status == "completed", run.traceback
+    history = sqlite_store.epoch_history(run.id)
+    assert len(history) == 1 and np.isfinite(history[0]["val_loss"])
