@@ -113,16 +113,18 @@ class _FeatureAxis:
         return p.reshape(self.bshape)
 
 
-def _total(parts: list[Any]) -> np.ndarray:
-    """The sum of per-chunk partial sums."""
-    out = np.array(parts[0], copy=True)
-    for part in parts[1:]:
+def _total(parts: list[Any], size: int, dtype: np.dtype) -> np.ndarray:
+    """The sum of per-chunk partial sums of length `size` (zeros when there is no chunk)."""
+    out = np.zeros(size, dtype)
+    for part in parts:
         out += part
     return out
 
 
 def _parallel(fn: Any, items: int, item_bytes: int, elements: int, passes: int) -> list[Any]:
     """Run `fn(start, stop)` over cache-sized chunks of `items`, on the thread pool when large."""
+    if items == 0:
+        return []
     return map_chunks(fn, items, max(1, item_bytes), _FLOPS_PER_ELEMENT * passes * elements)
 
 
@@ -158,8 +160,8 @@ def _channel_standardize(
 
     parts = _parallel(moments, rows, item, a.size, 3)
     count = rows * post
-    mean = _total([n * m for n, m, _ in parts]) / count
-    var = _total([m2 + n * np.square(m - mean) for n, m, m2 in parts]) / count
+    mean = _total([n * m for n, m, _ in parts], c, dt) / count
+    var = _total([m2 + n * np.square(m - mean) for n, m, m2 in parts], c, dt) / count
     inv = 1 / np.sqrt(var + epsilon)
     mean_b, inv_b = mean[:, None], inv[:, None]
     gamma_b = None if gamma is None else gamma[:, None]
@@ -187,8 +189,8 @@ def _channel_standardize(
             return _sum_middle(gb, 1, n, c, post)[0], _sum_middle(t, 1, n, c, post)[0]
 
         parts = _parallel(sums, rows, item, g.size, 2)
-        gbeta = _total([s for s, _ in parts])
-        ggamma = _total([s for _, s in parts])
+        gbeta = _total([s for s, _ in parts], c, dt)
+        ggamma = _total([s for _, s in parts], c, dt)
         gx = None
         if need_x:
             gx = np.empty_like(g)
@@ -285,8 +287,8 @@ def _grouped_standardize(
         parts = _parallel(work, samples, item, g.size, 6 if need_x else 2)
         return (
             gx,
-            _total([t for t, _ in parts]) if need_gamma and gamma is not None else None,
-            _total([s for _, s in parts]) if need_beta and beta is not None else None,
+            _total([t for t, _ in parts], c, dt) if need_gamma and gamma is not None else None,
+            _total([s for _, s in parts], c, dt) if need_beta and beta is not None else None,
         )
 
     return out, backward
@@ -375,8 +377,8 @@ def _row_standardize(
         parts = _parallel(work, rows, item, g.size, 6 if need_x else 2)
         return (
             gx,
-            _total([p for p, _ in parts]) if want_gamma else None,
-            _total([p for _, p in parts]) if want_beta else None,
+            _total([p for p, _ in parts], k, dt) if want_gamma else None,
+            _total([p for _, p in parts], k, dt) if want_beta else None,
         )
 
     return out, backward
@@ -511,6 +513,11 @@ def fused_batch_norm(
     if mask is not None:
         return _masked_batch_norm(x, a, ax, gamma, beta, scale, offset, epsilon, mask)
 
+    if ax.count == 0:
+        raise ValueError(
+            f"fused_batch_norm needs at least one value per feature to take batch statistics "
+            f"over, got inputs of shape {a.shape}."
+        )
     work = a.reshape(ax.pre, ax.size, ax.post)
     out, mean, var, backward = _channel_standardize(work, g_arr, b_arr, epsilon)
 
@@ -712,7 +719,7 @@ def group_normalization(
     g_arr, b_arr = _param(gamma, dt), _param(beta, dt)
     ax.channel(g_arr, "gamma")
     ax.channel(b_arr, "beta")
-    pre = ax.pre // a.shape[0]
+    pre = int(np.prod(a.shape[1 : ax.axis]))
     work = a.reshape(a.shape[0], pre, c, ax.post)
     out, backward = _grouped_standardize(work, groups, g_arr, b_arr, epsilon)
 

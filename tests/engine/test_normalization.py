@@ -677,3 +677,23 @@ def test_cache_sized_chunks_match_float64_torch(workers):
                 np.testing.assert_allclose(got, want, atol=2e-5 * scale, err_msg=f"{kind} {name}")
     finally:
         batch_parallel.set_num_workers(previous)
+
+
+def test_empty_batches():
+    x = np.zeros((0, 4), "float32")
+    for layer in (
+        layers.BatchNormalization(),
+        layers.LayerNormalization(),
+        layers.GroupNormalization(groups=2),
+        layers.UnitNormalization(),
+    ):
+        t = Tensor(x)
+        with GradientTape() as tape:
+            tape.watch(t)
+            y = layer(t)
+            total = ops.sum(y)
+        grads = tape.gradient(total, [t, *layer.trainable_weights])
+        assert y.shape == (0, 4) and grads[0].shape == (0, 4)
+        assert all(np.array_equal(g, np.zeros(4)) for g in grads[1:])
+    with pytest.raises(ValueError, match="at least one value"):
+        layers.BatchNormalization()(x, training=True)
