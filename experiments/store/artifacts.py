@@ -34,7 +34,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ArtifactsMixin(StoreCore):
-    """Checkpoints (verified by sha256), per-layer statistics, log lines and the environment."""
+    """Checkpoints (verified by sha256), per-layer statistics, log lines and the environment.
+
+    Example:
+        >>> store.save_checkpoint(run.id, 1, arrays_to_npz(model.get_weights())).is_last
+        True
+    """
 
     # ---- checkpoints -------------------------------------------------------------
 

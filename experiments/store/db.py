@@ -1,10 +1,11 @@
 """Connecting to the tracking database: URL resolution, engines and dialect settings.
 
-One engine per process per URL (a forked child gets its own, never its parent's
-pooled connections). SQLite gets WAL, a busy timeout and foreign keys on every
-connection, and transactions that write begin with `BEGIN IMMEDIATE` so two
-writers queue on the busy timeout instead of failing with "database is locked"
-when one upgrades a read lock. PostgreSQL is reached through psycopg 3.
+One engine per process per URL; a forked child drops its parent's pools
+without closing them and opens its own connections. SQLite gets WAL, a busy
+timeout and foreign keys on every connection, and transactions that write
+begin with `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead
+of failing with "database is locked" when one upgrades a read lock.
+PostgreSQL is reached through psycopg 3.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option naming how a SQLite transaction begins (DEFERRED or IMMEDIATE).
 SQLITE_BEGIN_OPTION = "kerastui_sqlite_begin"
 
-_engines: dict[tuple[int, str], Engine] = {}
+_engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -81,7 +82,7 @@ def get_engine(url: str | URL | None = None) -> Engine:
         url: a database URL (see `resolve_url`); None means `$KERASTUI_DB` or the default.
     """
     resolved = url if isinstance(url, URL) else resolve_url(url)
-    key = (os.getpid(), resolved.render_as_string(hide_password=False))
+    key = resolved.render_as_string(hide_password=False)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
@@ -91,12 +92,25 @@ def get_engine(url: str | URL | None = None) -> Engine:
 
 
 def dispose_engines() -> None:
-    """Close every pooled connection this process opened (tests, and before forking)."""
+    """Close every pooled connection this process opened and forget the engines (tests)."""
     with _engines_lock:
-        for (pid, _), engine in list(_engines.items()):
-            if pid == os.getpid():
-                engine.dispose()
+        for engine in _engines.values():
+            engine.dispose()
         _engines.clear()
+
+
+def _forget_engines_in_child() -> None:
+    # A forked child must never touch its parent's pooled connections, not even to
+    # close them (closing a PostgreSQL socket would end the parent's session), so
+    # the pools are dropped without closing and the child opens its own.
+    global _engines_lock
+    _engines_lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_in_child)
 
 
 def _create_engine(url: URL) -> Engine:

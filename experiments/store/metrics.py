@@ -39,10 +39,20 @@ from experiments.store.models import (
 from experiments.store.records import MetricPoint, MetricRow, MetricSummaryRecord, RunRecord
 
 _METRIC_TABLE = Metric.__table__
+# The metric columns in `MetricPoint` field order: rows become points positionally,
+# which is several times faster than through mappings for 100,000-row histories.
+_POINT = tuple(_METRIC_TABLE.c[name] for name in MetricPoint.__dataclass_fields__)
 
 
 class MetricsMixin(StoreCore):
-    """Metric rows, their summaries, and the reads that curves and leaderboards need."""
+    """Metric rows, their summaries, and the reads that curves and leaderboards need.
+
+    Example:
+        >>> store.log_metrics(run.id, [MetricRow("val_loss", 0.4, epoch=1, step=8, kind="epoch")])
+        1
+        >>> store.metric_summaries(run.id)["val_loss"].best_value
+        0.4
+    """
 
     def log_metrics(self, run_id: int, rows: Iterable[MetricRow | Mapping[str, Any]]) -> int:
         """Insert metric rows in one transaction and update the run's summaries.
@@ -88,7 +98,9 @@ class MetricsMixin(StoreCore):
         """A run's metric rows with an id greater than `after_id`, oldest first.
 
         Live views keep the largest id they have shown and pass it back, so
-        each poll reads only new rows.
+        each poll reads only the rows written since (a poll costs what is new,
+        not what the run logged before). Read a run's history with
+        `after_id=0`, then poll with the last id returned.
 
         Args:
             run_id: the run's id.
@@ -100,11 +112,15 @@ class MetricsMixin(StoreCore):
         Example:
             >>> points = store.metrics_since(12, after_id=last_seen, kind="batch")
         """
-        statement = (
-            select(_METRIC_TABLE)
-            .where(_METRIC_TABLE.c.run_id == run_id, _METRIC_TABLE.c.id > after_id)
-            .order_by(_METRIC_TABLE.c.id)
-        )
+        table = _METRIC_TABLE
+        if after_id > 0:
+            # A poll wants the few newest rows: walk the primary key from after_id.
+            # `run_id + 0` keeps the planner off the run index, which would scan
+            # every row the run ever logged.
+            statement = select(*_POINT).where(table.c.id > after_id, table.c.run_id + 0 == run_id)
+        else:
+            statement = select(*_POINT).where(table.c.run_id == run_id)
+        statement = statement.order_by(table.c.id)
         if kind is not None:
             statement = statement.where(_METRIC_TABLE.c.kind == _check_kind(kind))
         if keys is not None:
@@ -112,7 +128,7 @@ class MetricsMixin(StoreCore):
         if limit is not None:
             statement = statement.limit(limit)
         with self._read() as session:
-            return [MetricPoint(**row) for row in session.execute(statement).mappings()]
+            return [MetricPoint(*row) for row in session.execute(statement).all()]
 
     def metric_history(
         self, run_id: int, *, kind: str = "epoch", keys: Sequence[str] | None = None
@@ -153,14 +169,14 @@ class MetricsMixin(StoreCore):
         with self._read() as session:
             for chunk in chunks(ids):
                 statement = (
-                    select(table)
+                    select(*_POINT)
                     .where(table.c.run_id.in_(chunk), table.c.kind == _check_kind(kind))
                     .order_by(table.c.run_id, table.c.key, table.c.step, table.c.id)
                 )
                 if keys is not None:
                     statement = statement.where(table.c.key.in_(list(keys)))
-                for row in session.execute(statement).mappings():
-                    point = MetricPoint(**row)
+                for row in session.execute(statement).all():
+                    point = MetricPoint(*row)
                     result[point.run_id].setdefault(point.key, []).append(point)
         return result
 

@@ -207,7 +207,8 @@ class Metric(Base):
     __tablename__ = "metrics"
     __table_args__ = (
         CheckConstraint("kind IN ('epoch', 'batch')", name="kind"),
-        Index("ix_metrics_run_id_key_step", "run_id", "key", "step"),
+        # A run's curves by key and step; kind second so per-epoch reads skip batch rows.
+        Index("ix_metrics_run_id_kind_key_step", "run_id", "kind", "key", "step"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -49,7 +49,13 @@ class HeartbeatReply:
 
 
 class QueueMixin(StoreCore):
-    """The run lifecycle: queued -> running -> completed/failed/cancelled/interrupted."""
+    """The run lifecycle: queued -> running -> completed/failed/cancelled/interrupted.
+
+    Example:
+        >>> run = store.claim_next_run(worker_id)
+        >>> store.mark_completed(run.id)
+        True
+    """
 
     def claim_next_run(self, worker_id: str) -> RunRecord | None:
         """Atomically take the next queued run (highest priority, then oldest) for a worker.

@@ -39,7 +39,13 @@ RUNS = Run.__table__
 
 
 class RunsMixin(StoreCore):
-    """Creating, reading, listing and deleting runs; experiments, sweeps, tags and notes."""
+    """Creating, reading, listing and deleting runs; experiments, sweeps, tags and notes.
+
+    Example:
+        >>> run = store.create_run("demo", {"fit": {"epochs": 1}})
+        >>> store.get_run(run.name).status
+        'queued'
+    """
 
     # ---- experiments -------------------------------------------------------------
 

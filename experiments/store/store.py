@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import inspect, text
 
 from experiments.store.artifacts import ArtifactsMixin
-from experiments.store.db import get_engine, resolve_url
+from experiments.store.db import dispose_engines, get_engine, resolve_url
 from experiments.store.metrics import MetricsMixin
 from experiments.store.migrate import current_revision, head_revision, upgrade_schema
 from experiments.store.queue import QueueMixin
 from experiments.store.readonly import QueryResult, query_readonly
 from experiments.store.runs import RunsMixin
 
-_stores: dict[tuple[int, str], Store] = {}
+_stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
 
 
@@ -100,7 +100,7 @@ def open_store(url: str | None = None) -> Store:
         'sqlite'
     """
     resolved = resolve_url(url)
-    key = (os.getpid(), resolved.render_as_string(hide_password=False))
+    key = resolved.render_as_string(hide_password=False)
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
@@ -112,9 +112,17 @@ def open_store(url: str | None = None) -> Store:
 
 
 def forget_stores() -> None:
-    """Drop this process's cached stores and close their connections (tests, forks)."""
-    from experiments.store.db import dispose_engines
-
+    """Drop this process's cached stores and close their connections (tests)."""
     with _stores_lock:
         _stores.clear()
     dispose_engines()
+
+
+def _forget_stores_in_child() -> None:
+    # The parent's stores hold the parent's engines, which the child must not use.
+    global _stores_lock
+    _stores_lock = threading.Lock()
+    _stores.clear()
+
+
+os.register_at_fork(after_in_child=_forget_stores_in_child)

@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,15 @@ def bench(url: str, label: str, args: argparse.Namespace, scratch: Path | None) 
     print(f"same answer by scanning the metrics table:              {scan_ms:7.2f} ms")
     same = [n for n, _ in top] == [n for n, _ in scanned]
     print(f"both give the same top 20: {same}; best: {top[0][0]} at {top[0][1]:.4f}")
+    # What a dashboard over this database reads: everything once, then only changes.
+    ms, runs = time_query(lambda: store.list_runs(), max(args.repeats // 4, 1))
+    print(f"list_runs() of all {len(runs):,} runs:                          {ms:7.2f} ms")
+    ids = [r.id for r in runs]
+    ms, _ = time_query(lambda: store.summaries_for(ids), max(args.repeats // 4, 1))
+    print(f"summaries_for() of all of them:                         {ms:7.2f} ms")
+    recent = datetime.now(UTC) - timedelta(seconds=5)
+    ms, _ = time_query(lambda: store.list_runs(updated_since=recent), args.repeats)
+    print(f"list_runs(updated_since=5 s ago), a refresh tick:        {ms:7.2f} ms")
     forget_stores()
 
 

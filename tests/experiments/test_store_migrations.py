@@ -151,3 +151,26 @@ def test_migrations_ship_inside_the_package() -> None:
     assert '"experiments.store" = ["migrations/*.mako"]' in pyproject or (
         "migrations/*.mako" in pyproject
     )
+
+
+def _use_store_in_child(url: str, parent_store_id: int, results: object) -> None:
+    store = open_store(url)
+    results.put((id(store) != parent_store_id, store.count_runs()))  # type: ignore[attr-defined]
+    forget_stores()  # closes only the child's own connections
+
+
+def test_forked_children_never_touch_the_parents_connections(db_url: str) -> None:
+    store = open_store(db_url)
+    store.create_run("fork", {})
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    for _ in range(2):
+        child = context.Process(target=_use_store_in_child, args=(db_url, id(store), results))
+        child.start()
+        assert results.get(timeout=60) == (True, 1)
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    assert open_store(db_url) is store
+    assert store.count_runs() == 1
+    store.create_run("fork", {})
+    assert store.count_runs() == 2

@@ -220,7 +220,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metrics")),
     )
-    op.create_index("ix_metrics_run_id_key_step", "metrics", ["run_id", "key", "step"])
+    op.create_index("ix_metrics_run_id_kind_key_step", "metrics", ["run_id", "kind", "key", "step"])
 
     op.create_table(
         "metric_summaries",
