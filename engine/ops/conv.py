@@ -2,15 +2,17 @@
 
 `conv`, `conv_transpose`, `depthwise_conv` and `separable_conv` follow `keras.ops`
 (1D on `(batch, steps, channels)`, 2D on `(batch, height, width, channels)`,
-Keras kernel layouts) and take an optional `bias` so the layer's bias add
-happens inside the op. Everything rests on one kernel-offset engine:
+Keras kernel layouts) and take an optional `bias` (and a "relu" activation) so
+the layer's bias add and rectifier happen inside the op, while each chunk is in
+cache. Everything rests on one kernel-offset engine:
 
 - forward: im2col (one strided copy of the padded input) + one GEMM per group;
 - kernel gradient: `cols.T @ g`, one GEMM per group, with the im2col matrix
-  rebuilt chunk by chunk rather than stored (it is cheaper than the memory
-  traffic of keeping it);
-- input gradient: `g @ kernel.T`, then col2im as one strided slice add per
-  kernel offset, skipped when nobody needs it (the first layer).
+  rebuilt chunk by chunk rather than stored: one more cache-hot copy instead
+  of a batch-sized buffer per layer kept from forward to backward;
+- input gradient: one GEMM per kernel offset (`g @ kernel[i, j].T`, stacked),
+  then col2im as one strided slice add per offset, skipped when nobody needs
+  it (the first layer).
 
 A transposed convolution is the adjoint of a convolution, so its forward pass
 is that convolution's input gradient and its backward pass that convolution's
@@ -84,7 +86,9 @@ def check_data_format(data_format: str | None) -> str:
     )
 
 
-def conv_output_length(size: int | None, kernel: int, stride: int, padding: str, dilation: int):
+def conv_output_length(
+    size: int | None, kernel: int, stride: int, padding: str, dilation: int
+) -> int | None:
     """The output length of a convolution along one axis (None stays None).
 
     Args:
@@ -109,7 +113,7 @@ def conv_transpose_output_length(
     padding: str,
     output_padding: int | None,
     dilation: int,
-):
+) -> int | None:
     """The output length of a transposed convolution along one axis, as Keras computes it."""
     if size is None:
         return None

@@ -1,0 +1,93 @@
+"""`engine.ops.batch_parallel`: chunking, ordered results, BLAS restored, scratch reuse."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+
+from engine.ops import batch_parallel
+
+
+@pytest.fixture
+def two_workers():
+    saved = (batch_parallel.num_workers(), batch_parallel.MIN_PARALLEL_FLOPS)
+    batch_parallel.set_num_workers(2)
+    batch_parallel.MIN_PARALLEL_FLOPS = 0
+    try:
+        yield
+    finally:
+        batch_parallel.set_num_workers(saved[0])
+        batch_parallel.MIN_PARALLEL_FLOPS = saved[1]
+
+
+@pytest.mark.parametrize(
+    "batch, item_bytes, workers",
+    [(64, 224_000, 2), (64, 109_000, 2), (64, 10, 2), (3, 10**9, 2), (1, 10, 1), (7, 300_000, 4)],
+)
+def test_chunks_cover_the_batch_evenly(batch, item_bytes, workers):
+    bounds = batch_parallel.chunk_bounds(batch, item_bytes, workers)
+    assert bounds[0][0] == 0 and bounds[-1][1] == batch
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    sizes = [b - a for a, b in bounds]
+    assert all(n == sizes[0] for n in sizes[:-1]) and sizes[-1] <= sizes[0]
+    assert sizes[0] <= max(1, batch_parallel.CHUNK_BYTES // item_bytes)
+    assert len(bounds) >= min(batch, workers)
+
+
+def test_map_chunks_runs_on_the_pool_in_order_and_restores_blas(two_workers):
+    controllers = batch_parallel._blas_controllers()
+    if not controllers:
+        pytest.skip("threadpoolctl found no BLAS to control")
+    before = [c.num_threads for c in controllers]
+    seen_threads, seen_blas = set(), set()
+
+    def work(a: int, b: int) -> tuple[int, int]:
+        seen_threads.add(threading.current_thread().name)
+        seen_blas.update(c.num_threads for c in controllers)
+        return a, b
+
+    results = batch_parallel.map_chunks(work, 64, bytes_per_item=1 << 20, flops=1e9)
+    assert results == batch_parallel.chunk_bounds(64, 1 << 20, 2)
+    assert all(name.startswith("engine-batch") for name in seen_threads)
+    assert seen_blas == {1}
+    assert [c.num_threads for c in controllers] == before
+
+
+def test_small_work_runs_inline():
+    names = set()
+    batch_parallel.map_chunks(
+        lambda a, b: names.add(threading.current_thread().name), 8, bytes_per_item=8, flops=10
+    )
+    assert names == {threading.current_thread().name}
+
+
+def test_errors_propagate_from_workers(two_workers):
+    def work(a: int, b: int) -> None:
+        raise RuntimeError(f"chunk {a}")
+
+    with pytest.raises(RuntimeError, match="chunk"):
+        batch_parallel.map_chunks(work, 8, bytes_per_item=1 << 20, flops=1e9)
+
+
+def test_scratch_is_reused_per_slot_and_thread():
+    a = batch_parallel.scratch("test_slot", (4, 5), np.float32)
+    b = batch_parallel.scratch("test_slot", (2, 3), np.float64)
+    assert a.shape == (4, 5) and b.dtype == np.float64
+    assert np.shares_memory(a, b)
+    other = batch_parallel.scratch("test_other", (4, 5), np.float32)
+    assert not np.shares_memory(a, other)
+    box = {}
+    thread = threading.Thread(
+        target=lambda: box.update(arr=batch_parallel.scratch("test_slot", (4, 5), np.float32))
+    )
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(a, box["arr"])
+
+
+def test_set_num_workers_rejects_non_positive():
+    with pytest.raises(ValueError, match="positive integer"):
+        batch_parallel.set_num_workers(0)
