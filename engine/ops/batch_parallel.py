@@ -108,6 +108,22 @@ class _SingleThreadedBlas:
                     c.set_num_threads(n)
 
 
+def _after_fork_in_child() -> None:
+    # A forked child has none of the parent's pool threads (submitting to the
+    # old executor would wait forever) and may inherit a held lock.
+    global _pool, _lock, _blas_depth
+    _pool = None
+    _lock = threading.Lock()
+    if _blas_depth:
+        for c, n in zip(_blas_controllers(), _blas_saved):
+            c.set_num_threads(n)
+    _blas_depth = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _lock:

@@ -91,3 +91,22 @@ def test_scratch_is_reused_per_slot_and_thread():
 def test_set_num_workers_rejects_non_positive():
     with pytest.raises(ValueError, match="positive integer"):
         batch_parallel.set_num_workers(0)
+
+
+def test_a_forked_child_gets_a_fresh_pool(two_workers):
+    multiprocessing = pytest.importorskip("multiprocessing")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    batch_parallel.map_chunks(lambda a, b: None, 8, bytes_per_item=1 << 20, flops=1e9)
+    child = multiprocessing.get_context("fork").Process(target=_chunked_sum_in_child)
+    child.start()
+    child.join(timeout=20)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on the parent's thread pool")
+    assert child.exitcode == 0
+
+
+def _chunked_sum_in_child() -> None:
+    parts = batch_parallel.map_chunks(lambda a, b: b - a, 8, bytes_per_item=1 << 20, flops=1e9)
+    raise SystemExit(0 if sum(parts) == 8 else 1)
