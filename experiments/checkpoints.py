@@ -59,8 +59,9 @@ def _seeded_generators(model: Any) -> Iterator[tuple[str, np.random.Generator]]:
             continue
         seen.add(id(layer))
         for attr, value in sorted(vars(layer).items()):
-            if isinstance(value, SeedGenerator) and value._own is not None:
-                yield f"{prefix}{attr}", value._own
+            # A seeded SeedGenerator owns its generator; an unseeded one follows the global one.
+            if isinstance(value, SeedGenerator) and value.seed is not None:
+                yield f"{prefix}{attr}", value.generator
         for i, sub in reversed(list(enumerate(getattr(layer, "_layers", [])))):
             stack.append((f"{prefix}{i}/", sub))
 

@@ -67,19 +67,24 @@ def _describe(value: Any) -> str:
     return f"{shown} ({kind})"
 
 
-def _unwrap(annotation: Any) -> list[Any]:
-    """The types an annotation admits, with Optional, Annotated and unions opened up."""
+def admitted_types(annotation: Any) -> list[Any]:
+    """The types an annotation admits, with Optional, Annotated and unions opened up.
+
+    Example:
+        >>> admitted_types(int | None)
+        [<class 'int'>, <class 'NoneType'>]
+    """
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
+        return admitted_types(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
-        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+        return [t for arg in typing.get_args(annotation) for t in admitted_types(arg)]
     return [annotation]
 
 
 def _step(annotation: Any, item: str | int) -> Any:
     """The annotation one `loc` item below `annotation` (None when it cannot be told)."""
-    for candidate in _unwrap(annotation):
+    for candidate in admitted_types(annotation):
         origin = typing.get_origin(candidate)
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             if isinstance(item, str) and item in candidate.model_fields:
@@ -91,7 +96,17 @@ def _step(annotation: Any, item: str | int) -> Any:
     return None
 
 
-def _annotation_at(root: type[BaseModel], loc: Sequence[str | int]) -> Any:
+def annotation_at(root: type[BaseModel], loc: Sequence[str | int]) -> Any:
+    """The type annotation of the value at `loc` under the model `root` (None when unknown).
+
+    Args:
+        root: the model class at the top (`ExperimentSpec`).
+        loc: keys and list indices, as in pydantic error locations.
+
+    Example:
+        >>> annotation_at(ExperimentSpec, ["fit", "epochs"])
+        <class 'int'>
+    """
     annotation: Any = root
     for item in loc:
         annotation = _step(annotation, item)
@@ -101,7 +116,7 @@ def _annotation_at(root: type[BaseModel], loc: Sequence[str | int]) -> Any:
 
 
 def _model_at(root: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
-    for candidate in _unwrap(_annotation_at(root, loc)):
+    for candidate in admitted_types(annotation_at(root, loc)):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
@@ -109,7 +124,7 @@ def _model_at(root: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel
 
 def _literal_choices(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     choices: list[str] = []
-    for candidate in _unwrap(_annotation_at(root, loc)):
+    for candidate in admitted_types(annotation_at(root, loc)):
         if typing.get_origin(candidate) is typing.Literal:
             choices.extend(str(c) for c in typing.get_args(candidate))
     return choices

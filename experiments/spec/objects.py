@@ -24,7 +24,7 @@ from experiments.spec.names import (
 )
 
 # Arguments of wrapper layers whose value is itself a layer table.
-_NESTED_LAYER_ARGUMENTS = ("layer", "backward_layer", "cell")
+NESTED_LAYER_ARGUMENTS = ("layer", "backward_layer", "cell")
 BUILDER_PATTERN = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
@@ -94,7 +94,7 @@ def make_layer(table: Mapping[str, Any]) -> Any:
     factory = layer_classes()[table["type"]]
     kwargs: dict[str, Any] = {}
     for key, value in _arguments(table).items():
-        if key in _NESTED_LAYER_ARGUMENTS and isinstance(value, Mapping):
+        if key in NESTED_LAYER_ARGUMENTS and isinstance(value, Mapping):
             kwargs[key] = make_layer(value)
         else:
             kwargs[key] = _as_tuples(value)

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from experiments.spec.errors import SpecError
-from experiments.spec.messages import _annotation_at, _unwrap, format_path
+from experiments.spec.messages import admitted_types, annotation_at, format_path
 
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
@@ -97,7 +97,7 @@ def _coerce(value: Any, text: str | None, annotation: Any, current: Any) -> Any:
     The expected types come from the schema, or from the value being replaced
     where the schema does not say (a layer's arguments).
     """
-    kinds = set(_unwrap(annotation)) if annotation is not None else set()
+    kinds = set(admitted_types(annotation)) if annotation is not None else set()
     if not kinds and current is not None:
         kinds = {type(current)}
     if text is not None and str in kinds and type(value) not in kinds:
@@ -114,7 +114,7 @@ def _holds_table(annotation: Any) -> bool:
     """Whether the schema allows a table where `annotation` is (True when it does not say)."""
     if annotation is None:
         return True
-    for kind in _unwrap(annotation):
+    for kind in admitted_types(annotation):
         if kind is Any or typing.get_origin(kind) is dict:
             return True
         if isinstance(kind, type) and issubclass(kind, BaseModel):
@@ -171,7 +171,7 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None)
                 if isinstance(child, str):
                     child = {"type": child}
                 elif child is None:
-                    if not _holds_table(_annotation_at(ExperimentSpec, path[: depth + 1])):
+                    if not _holds_table(annotation_at(ExperimentSpec, path[: depth + 1])):
                         where = format_path(path[: depth + 1])
                         raise SpecError([f"{path_text}: {where} is a value, not a table"])
                     child = {}
@@ -182,7 +182,7 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None)
             current = node[last] if isinstance(last, int) else node.get(last)
             text = given if isinstance(given, str) else None
             value = parse_value(given) if text is not None else copy.deepcopy(given)
-            node[last] = _coerce(value, text, _annotation_at(ExperimentSpec, path), current)
+            node[last] = _coerce(value, text, annotation_at(ExperimentSpec, path), current)
         except SpecError as err:
             problems.extend(err.messages)
     if problems:

@@ -28,7 +28,7 @@ from experiments.spec.names import (
     unknown_name,
 )
 from experiments.spec.objects import (
-    _NESTED_LAYER_ARGUMENTS,
+    NESTED_LAYER_ARGUMENTS,
     accepted_arguments,
     canonical_optimizer_name,
     load_builder,
@@ -95,7 +95,7 @@ def check_layer_table(table: dict[str, Any], prefix: str = "") -> None:
         raise spec_problem(unknown_name("layer", kind, classes), f"{prefix}type")
     args = {k: v for k, v in table.items() if k != "type"}
     _check_arguments(f"layer {kind}", classes[kind], args, prefix)
-    for key in _NESTED_LAYER_ARGUMENTS:
+    for key in NESTED_LAYER_ARGUMENTS:
         if isinstance(args.get(key), dict):
             check_layer_table(args[key], f"{prefix}{key}.")
 
