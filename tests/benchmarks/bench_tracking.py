@@ -6,7 +6,9 @@ once with the runner's TrackingCallback writing to a SQLite store (per-batch
 metrics, per-epoch metrics, layer statistics with gradient norms, a checkpoint
 every epoch, heartbeats and cancel checks). Prints images/s for both, the
 wall-clock overhead, and the time spent inside the tracking code itself (the
-steadier figure on a busy machine). Goal: <= 3%.
+steadier figure on a busy machine). Goal: <= 3%. Each epoch is its own `fit`
+call here, so the once-per-run hooks (train begin/end) run once per epoch: the
+figures are pessimistic.
 
 Run: python tests/benchmarks/bench_tracking.py [--samples 4096] [--rounds 3]
 """
