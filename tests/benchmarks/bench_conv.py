@@ -4,8 +4,8 @@ Times the three convolutions of the Keras CIFAR-10 CNN at batch 64 (float32,
 3x3 kernels, 'valid'): 32x32x3 -> 32 filters (the first layer: no input
 gradient), 15x15x32 -> 64 and 6x6x64 -> 64. The engine and PyTorch run in one
 process, alternating call by call so that machine noise hits both alike; the
-script prints the median milliseconds of each and the engine/PyTorch speed ratio
-(above 1.0 means the engine is faster).
+script prints the median (and fastest) milliseconds of each and the
+engine/PyTorch speed ratio of the medians (above 1.0 means the engine is faster).
 
 Run: python tests/benchmarks/bench_conv.py [--repeats 30] [--workers N]
 """
@@ -71,15 +71,18 @@ def torch_fns(shape: tuple[int, ...], filters: int, input_grad: bool):
     return forward, train_step
 
 
-def alternate(a: Callable[[], None], b: Callable[[], None], repeats: int) -> tuple[float, float]:
+def alternate(
+    a: Callable[[], None], b: Callable[[], None], repeats: int
+) -> tuple[list[float], list[float]]:
     a(), b()
-    ta, tb = [], []
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(repeats):
         for fn, times in ((a, ta), (b, tb)):
             start = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(ta), 1e3 * statistics.median(tb)
+            times.append(1e3 * (time.perf_counter() - start))
+    return ta, tb
 
 
 def main() -> int:
@@ -104,10 +107,11 @@ def main() -> int:
         e_fwd, e_step = engine_fns(shape, filters, input_grad)
         t_fwd, t_step = torch_fns(shape, filters, input_grad)
         for label, e, t in (("forward", e_fwd, t_fwd), ("fwd+bwd", e_step, t_step)):
-            me, mt = alternate(e, t, args.repeats)
+            te, tt = alternate(e, t, args.repeats)
+            me, mt = statistics.median(te), statistics.median(tt)
             print(
-                f"{name:>20} {label:>8}: engine {me:6.2f} ms  torch {mt:6.2f} ms  "
-                f"ratio {mt / me:4.2f}"
+                f"{name:>20} {label:>8}: engine {me:6.2f} ms (min {min(te):6.2f})  "
+                f"torch {mt:6.2f} ms (min {min(tt):6.2f})  ratio {mt / me:4.2f}"
             )
     return 0
 
