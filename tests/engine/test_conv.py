@@ -409,3 +409,23 @@ def test_cnn_trains_in_a_sequential():
     assert losses[-1] < 0.6 * losses[0]
     assert history.history["accuracy"][-1] > 0.9
     assert model.predict(x[:4], verbose=0).dtype == np.float32
+
+
+def test_conv_model_saves_and_loads(tmp_path):
+    model = engine.Sequential(
+        [
+            layers.Conv2D(4, 3, strides=2, padding="same", activation="relu",
+                          input_shape=(9, 9, 2)),
+            layers.DepthwiseConv2D(2, depth_multiplier=2),
+            layers.SeparableConv2D(3, 2, padding="same"),
+            layers.Conv2DTranspose(2, 3, strides=2, output_padding=1),
+            layers.Flatten(),
+            layers.Dense(1),
+        ]
+    )  # fmt: skip
+    x = data(2, 9, 9, 2)
+    path = tmp_path / "conv.keras"
+    model.save(path)
+    restored = engine.models.load_model(path)
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [w.shape for w in restored.get_weights()] == [w.shape for w in model.get_weights()]
