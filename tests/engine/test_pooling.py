@@ -405,6 +405,16 @@ def test_pooling_layers_reject_bad_arguments():
         layers.MaxPooling2D(3).compute_output_shape((None, 2, 8, 1))
 
 
+def test_masked_sequences_pass_through_window_pooling():
+    # Window pooling changes the number of steps, so (as in Keras) it drops the mask.
+    t = Tensor(np.random.default_rng(15).normal(size=(2, 6, 3)).astype(np.float32))
+    t._keras_mask = np.array([[True] * 6, [True] * 4 + [False] * 2])
+    for layer in (layers.MaxPooling1D(2), layers.AveragePooling1D(3, strides=1, padding="same")):
+        y = layer(t)
+        assert y._keras_mask is None
+        np.testing.assert_allclose(y.numpy(), layer(t.numpy()).numpy())
+
+
 def test_cnn_pooling_stack_trains_in_a_sequential_model():
     from engine.models import Sequential
 
@@ -423,3 +433,23 @@ def test_cnn_pooling_stack_trains_in_a_sequential_model():
     model.compile(optimizer="adam", loss="mse")
     history = model.fit(x, y, epochs=3, batch_size=8, verbose=0).history["loss"]
     assert np.isfinite(history).all() and model.predict(x, verbose=0).dtype == np.float32
+
+
+def test_pooling_model_saves_and_loads(tmp_path):
+    from engine.models import Model, load_model
+
+    inputs = layers.Input(shape=(6, 6, 2))
+    hidden = layers.MaxPool2D(padding="same")(inputs)
+    hidden = layers.AvgPool2D(2, strides=1)(hidden)
+    outputs = layers.Dense(2)(layers.GlobalAvgPool2D()(hidden))
+    model = Model(inputs, outputs)
+    x = np.random.default_rng(16).normal(size=(3, 6, 6, 2)).astype(np.float32)
+    path = tmp_path / "pooling.keras"
+    model.save(str(path))
+    restored = load_model(str(path))
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [type(layer).__name__ for layer in restored.layers[1:4]] == [
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "GlobalAveragePooling2D",
+    ]
