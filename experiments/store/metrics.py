@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from experiments.store.core import (
@@ -77,10 +76,7 @@ class MetricsMixin(StoreCore):
         if not values:
             return 0
         with self._write() as session:
-            connection = session.connection()
-            # Straight to the driver's executemany: SQLAlchemy's per-row parameter
-            # processing would cost more than SQLite's insert itself.
-            connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), values)
+            _insert_rows(session.connection(), values)
             _fold_into_summaries(session, run_id, values)
             if any(v[_KIND] == "epoch" for v in values):
                 touch_run(session, run_id)
@@ -356,11 +352,22 @@ _KEY, _KIND, _EPOCH, _STEP, _VALUE = 1, 2, 3, 4, 5
 _RowTuple = tuple[int, str, str, int, int, float | None, float]
 
 
-@cache
-def _insert_sql(paramstyle: str) -> str:
-    marker = "?" if paramstyle == "qmark" else "%s"
+def _insert_rows(connection: Connection, rows: list[_RowTuple]) -> None:
+    """Write metric rows the fastest way each backend offers, inside the open transaction."""
     columns = ", ".join(_COLUMNS)
-    return f"INSERT INTO metrics ({columns}) VALUES ({', '.join([marker] * len(_COLUMNS))})"
+    if connection.dialect.name == "postgresql":
+        # COPY streams rows ~10x faster than an executemany of INSERTs.
+        with (
+            connection.connection.cursor() as cursor,
+            cursor.copy(f"COPY metrics ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    # Straight to sqlite3's executemany: SQLAlchemy's per-row parameter
+    # processing would cost more than SQLite's insert itself.
+    placeholders = ", ".join("?" * len(_COLUMNS))
+    connection.exec_driver_sql(f"INSERT INTO metrics ({columns}) VALUES ({placeholders})", rows)
 
 
 @dataclass
