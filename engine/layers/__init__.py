@@ -26,9 +26,11 @@ from engine.layers.convolutional.depthwise_conv2d import DepthwiseConv2D
 from engine.layers.convolutional.separable_conv1d import SeparableConv1D
 from engine.layers.convolutional.separable_conv2d import SeparableConv2D
 from engine.layers.core.dense import Dense
+from engine.layers.core.embedding import Embedding
 from engine.layers.core.identity import Identity
 from engine.layers.core.input_layer import Input, InputLayer
 from engine.layers.core.lambda_layer import Lambda
+from engine.layers.core.masking import Masking
 from engine.layers.layer import Layer
 from engine.layers.merging.add import Add, add
 from engine.layers.merging.average import Average, average
@@ -75,6 +77,13 @@ from engine.layers.reshaping.up_sampling1d import UpSampling1D
 from engine.layers.reshaping.up_sampling2d import UpSampling2D
 from engine.layers.reshaping.zero_padding1d import ZeroPadding1D
 from engine.layers.reshaping.zero_padding2d import ZeroPadding2D
+from engine.layers.rnn.bidirectional import Bidirectional
+from engine.layers.rnn.gru import GRU, GRUCell
+from engine.layers.rnn.lstm import LSTM, LSTMCell
+from engine.layers.rnn.rnn import RNN
+from engine.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
+from engine.layers.rnn.stacked_rnn_cells import StackedRNNCells
+from engine.layers.rnn.time_distributed import TimeDistributed
 
 _EXPORTED = [
     Layer,
@@ -83,6 +92,8 @@ _EXPORTED = [
     Dense,
     Identity,
     Lambda,
+    Embedding,
+    Masking,
     # activations
     Activation,
     ELU,
@@ -130,6 +141,17 @@ _EXPORTED = [
     GlobalMaxPooling2D,
     MaxPooling1D,
     MaxPooling2D,
+    # recurrent
+    Bidirectional,
+    GRU,
+    GRUCell,
+    LSTM,
+    LSTMCell,
+    RNN,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+    TimeDistributed,
     # merging
     Add,
     Average,
@@ -235,6 +257,18 @@ __all__ = [
     "DepthwiseConv2D",
     "Dot",
     "Dropout",
+    "Embedding",
+    "Masking",
+    "Bidirectional",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
+    "TimeDistributed",
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",

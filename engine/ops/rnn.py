@@ -1,0 +1,941 @@
+"""Fused recurrent ops: a whole SimpleRNN, LSTM or GRU sequence as one tape entry.
+
+Each op projects the inputs of every timestep with one GEMM, then runs the
+recurrence with one small GEMM and a few in-place elementwise calls per step.
+Backpropagation through time is written by hand: the local derivatives of all
+gates are computed for every step at once before the backward loop, so each
+backward step is one GEMM and a few multiplies, and the weight gradients are
+single GEMMs over the stacked per-step values.
+
+Semantics are Keras 3's (`keras.src.backend.numpy.rnn` and the cells):
+- `mask` `(batch, timesteps)`: at a masked step every state keeps its value
+  and the output repeats the previous output (the first state, so the
+  initial `h` before any unmasked step), or is zero with `zero_output_for_mask`.
+- `go_backwards` processes the last timestep first and returns the outputs in
+  processing order, i.e. reversed.
+- Dropout masks are sampled by the caller once per sequence, already scaled
+  by `1 / (1 - rate)`, with shape `(k, batch, features)`: `k == 1` applies one
+  mask to every gate, otherwise gate `g` (Keras order) sees `mask[g]`.
+
+Internally arrays are time-major `(timesteps, batch, features)` in processing
+order. LSTM gates are reordered to `(o, i, f, c)` so that the gates using the
+recurrent activation are contiguous, and with the default tanh/sigmoid pair
+one `tanh` call covers all gates (`sigmoid(x) = (1 + tanh(x / 2)) / 2`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from engine import activations
+from engine.backend.tensor import GradientTape, Tensor, record, stop_recording
+from engine.ops import nn
+from engine.ops import numpy as onp
+from engine.ops.core import as_array
+
+__all__ = ["fusable_activation", "gru", "lstm", "simple_rnn"]
+
+# Activations that act on each element independently; the fused ops need
+# that to precompute derivatives for all steps at once.
+_NOT_ELEMENTWISE = {"softmax", "log_softmax", "glu", "sparsemax"}
+_ELEMENTWISE_IDS = {
+    id(fn) for fn in activations.ALL_OBJECTS if fn.__name__ not in _NOT_ELEMENTWISE
+} | {id(onp.tanh), id(nn.sigmoid), id(nn.relu)}
+_KINDS = {
+    id(activations.tanh): "tanh",
+    id(onp.tanh): "tanh",
+    id(activations.sigmoid): "sigmoid",
+    id(nn.sigmoid): "sigmoid",
+    id(activations.linear): "linear",
+    id(activations.relu): "relu",
+    id(nn.relu): "relu",
+}
+
+
+def fusable_activation(fn: Callable[..., Any]) -> bool:
+    """Whether the fused ops can use `fn`: a built-in elementwise activation.
+
+    Other callables (softmax, user functions) run through the step-by-step
+    `RNN` loop instead, which differentiates any op composition.
+
+    Args:
+        fn: an activation function.
+    """
+    return id(fn) in _ELEMENTWISE_IDS
+
+
+class _Activation:
+    """One activation's in-place forward and its derivative for all steps at once."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        if not fusable_activation(fn):
+            raise ValueError(
+                f"The fused recurrent ops take built-in elementwise activations, got {fn!r}; "
+                "run the cell through engine.layers.RNN instead."
+            )
+        self.fn = fn
+        self.kind = _KINDS.get(id(fn), "generic")
+
+    @property
+    def needs_preactivation(self) -> bool:
+        return self.kind == "generic"
+
+    def apply(self, z: np.ndarray, out: np.ndarray) -> None:
+        """`out = fn(z)`; `out` may be `z` itself."""
+        if self.kind == "tanh":
+            np.tanh(z, out=out)
+        elif self.kind == "sigmoid":
+            np.multiply(z, 0.5, out=out)
+            np.tanh(out, out=out)
+            out *= 0.5
+            out += 0.5
+        elif self.kind == "relu":
+            np.maximum(z, 0, out=out)
+        elif self.kind == "linear":
+            if out is not z:
+                np.copyto(out, z)
+        else:
+            out[...] = self.fn(Tensor(z)).value
+
+    def derivative(self, z: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+        """`fn'` at every element, from the outputs `y` (or preactivations `z` when generic)."""
+        if self.kind == "tanh":
+            d = y * y
+            np.subtract(1, d, out=d)
+            return d
+        if self.kind == "sigmoid":
+            return y * (1 - y)
+        if self.kind == "relu":
+            return (y > 0).astype(y.dtype)
+        if self.kind == "linear":
+            return np.ones_like(y)
+        zt = Tensor(z)
+        with stop_recording(), GradientTape() as tape:
+            tape.watch(zt)
+            out = self.fn(zt)
+        grad = tape.gradient(out, zt, output_gradients=np.ones_like(y))
+        return np.zeros_like(y) if grad is None else grad
+
+
+def _grouped_matmul(x: np.ndarray, w: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+    """`x @ w` where column group `g` of `w` multiplies `x * masks[g]`.
+
+    `x` is `(..., batch, n)`, `masks` `(k, batch, n)` or None.
+    """
+    n = x.shape[-1]
+    if masks is None:
+        return (x.reshape(-1, n) @ w).reshape(*x.shape[:-1], w.shape[1])
+    k = len(masks)
+    width = w.shape[1] // k
+    out = np.empty((*x.shape[:-1], w.shape[1]), dtype=w.dtype)
+    for g in range(k):
+        cols = slice(g * width, (g + 1) * width) if k > 1 else slice(None)
+        out[..., cols] = ((x * masks[g]).reshape(-1, n) @ w[:, cols]).reshape(*x.shape[:-1], -1)
+    return out
+
+
+def _grouped_matmul_grads(
+    x: np.ndarray,
+    w: np.ndarray,
+    masks: np.ndarray | None,
+    dy: np.ndarray,
+    need_x: bool,
+    need_w: bool,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Gradients of `_grouped_matmul(x, w, masks)` given the output gradient `dy`."""
+    n, width_all = x.shape[-1], w.shape[1]
+    dy2 = dy.reshape(-1, width_all)
+    if masks is None:
+        dx = (dy2 @ w.T).reshape(x.shape) if need_x else None
+        dw = x.reshape(-1, n).T @ dy2 if need_w else None
+        return dx, dw
+    k = len(masks)
+    width = width_all // k
+    dx = np.zeros(x.shape, dtype=w.dtype) if need_x else None
+    dw = np.empty_like(w) if need_w else None
+    for g in range(k):
+        cols = slice(g * width, (g + 1) * width) if k > 1 else slice(None)
+        if dx is not None:
+            dx += (dy2[:, cols] @ w[:, cols].T).reshape(x.shape) * masks[g]
+        if dw is not None:
+            dw[:, cols] = (x * masks[g]).reshape(-1, n).T @ dy2[:, cols]
+    return dx, dw
+
+
+class _Sequence:
+    """Everything one fused call shares between its forward and backward passes."""
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        mask: Any,
+        go_backwards: bool,
+        kernel: np.ndarray,
+        recurrent_kernel: np.ndarray,
+        gate_order: np.ndarray | None,
+        dropout_mask: Any,
+        recurrent_dropout_mask: Any,
+    ) -> None:
+        if x.ndim != 3:
+            raise ValueError(
+                "Recurrent layers take inputs of shape (batch, timesteps, features), "
+                f"got {x.shape}."
+            )
+        self.dtype = kernel.dtype
+        self.batch, self.steps, self.features = x.shape
+        if self.steps == 0:
+            raise ValueError("Recurrent layers need at least one timestep, got a sequence of 0.")
+        if x.shape[-1] != kernel.shape[0]:
+            raise ValueError(
+                f"The inputs have {x.shape[-1]} features but the kernel expects "
+                f"{kernel.shape[0]}; build the layer for inputs of this size."
+            )
+        self.units = recurrent_kernel.shape[0]
+        self.go_backwards = go_backwards
+        xt = x.transpose(1, 0, 2)
+        self.xt = np.ascontiguousarray(xt[::-1] if go_backwards else xt, dtype=self.dtype)
+        self.order = gate_order
+        self.kernel = kernel if gate_order is None else kernel[:, gate_order]
+        self.rkernel = recurrent_kernel if gate_order is None else recurrent_kernel[:, gate_order]
+        self.dmask = self._dropout(dropout_mask, self.features)
+        self.rmask = self._dropout(recurrent_dropout_mask, self.units)
+        self.mask = None
+        if mask is not None:
+            m = np.asarray(as_array(mask), dtype=bool)
+            if m.shape != (self.batch, self.steps):
+                raise ValueError(
+                    f"The mask must have shape (batch, timesteps) = {(self.batch, self.steps)}, "
+                    f"got {m.shape}."
+                )
+            if not m.all():
+                mt = m.T
+                self.mask = np.ascontiguousarray(mt[::-1] if go_backwards else mt)
+        if self.mask is not None:
+            self.maskf = self.mask[:, :, None].astype(self.dtype)
+            self.partial = ~self.mask.all(axis=1)
+            self.hold = ~self.mask[:, :, None]
+
+    def _dropout(self, masks: Any, size: int) -> np.ndarray | None:
+        if masks is None:
+            return None
+        m = np.asarray(as_array(masks), dtype=self.dtype)
+        if m.ndim == 2:
+            m = m[None]
+        if m.ndim != 3 or m.shape[1:] != (self.batch, size):
+            raise ValueError(
+                f"Dropout masks must have shape (k, batch, {size}), got {np.shape(masks)}."
+            )
+        if self.order is not None and len(m) > 1:
+            groups = len(m)
+            m = m[[int(self.order[g * self.units]) // self.units for g in range(groups)]]
+        return m
+
+    def project(self, bias: np.ndarray | None) -> np.ndarray:
+        """The input contribution to every step's preactivations, `(T, B, gates * units)`."""
+        proj = _grouped_matmul(self.xt, self.kernel, self.dmask)
+        if bias is not None:
+            proj += bias
+        return proj
+
+    def masked_out(self, value: np.ndarray) -> np.ndarray:
+        """`value` (T, B, n) with masked steps zeroed."""
+        return value if self.mask is None else value * self.maskf
+
+    def input_grads(
+        self, dproj: np.ndarray, need_x: bool, need_w: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Gradients of the inputs (batch-major, original order) and of the kernel."""
+        dxt, dk = _grouped_matmul_grads(self.xt, self.kernel, self.dmask, dproj, need_x, need_w)
+        dx = None
+        if dxt is not None:
+            dx = (dxt[::-1] if self.go_backwards else dxt).transpose(1, 0, 2)
+        return dx, self.unorder(dk)
+
+    def unorder(self, grad: np.ndarray | None) -> np.ndarray | None:
+        """Undo the internal gate order on the last axis of a gradient."""
+        if grad is None or self.order is None:
+            return grad
+        out = np.empty_like(grad)
+        out[..., self.order] = grad
+        return out
+
+    def hold_rows(self, t: int, new: np.ndarray, old: np.ndarray) -> None:
+        """At a partly masked step, keep the old state in the masked rows."""
+        if self.mask is not None and self.partial[t]:
+            np.copyto(new, old, where=self.hold[t])
+
+    def recurrent(self, h: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+        """`out = h @ w` with the recurrent dropout masks."""
+        if self.rmask is None:
+            np.matmul(h, w, out=out)
+        else:
+            out[...] = _grouped_matmul(h, w, self.rmask)
+
+
+def _pack(
+    values: Sequence[np.ndarray],
+    parents: tuple[Any, ...],
+    vjp: Callable[[list[np.ndarray | None], tuple[bool, ...]], tuple[Any, ...]],
+) -> list[Tensor]:
+    """Record one tape entry for an op with several outputs and return them as tensors.
+
+    The outputs live in one flat buffer: the op's entry produces the buffer and
+    each output is a view taken by a small entry that routes its gradient back
+    into the buffer's gradient.
+    """
+    if len(values) == 1:
+        return [record(values[0], parents, lambda g, n: vjp([g], n))]
+    sizes = [v.size for v in values]
+    offsets = np.cumsum([0, *sizes])
+    flat = np.concatenate([v.reshape(-1) for v in values])
+
+    def flat_vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
+        parts = [g[offsets[i] : offsets[i + 1]].reshape(v.shape) for i, v in enumerate(values)]
+        return vjp(parts, n)
+
+    buffer = record(flat, parents, flat_vjp)
+    outs = []
+    for i, v in enumerate(values):
+        view = flat[offsets[i] : offsets[i + 1]].reshape(v.shape)
+
+        def unpack_vjp(g: np.ndarray, n: tuple[bool, ...], i: int = i) -> tuple[np.ndarray]:
+            full = np.zeros_like(flat)
+            full[offsets[i] : offsets[i + 1]] = g.reshape(-1)
+            return (full,)
+
+        outs.append(record(view, (buffer,), unpack_vjp))
+    return outs
+
+
+Backward = Callable[[np.ndarray, list[np.ndarray | None], tuple[bool, ...]], tuple[Any, ...]]
+
+
+def _finish(
+    seq: _Sequence,
+    ys: np.ndarray,
+    states: list[np.ndarray],
+    parents: tuple[Any, ...],
+    backward: Backward,
+    return_sequences: bool,
+    return_state: bool,
+    zero_output_for_mask: bool,
+) -> Tensor | list[Tensor]:
+    """Assemble the outputs from the carried outputs `ys` (T, B, u) and record the op."""
+    zero = zero_output_for_mask and seq.mask is not None
+    if return_sequences:
+        out = np.ascontiguousarray((seq.masked_out(ys) if zero else ys).transpose(1, 0, 2))
+    else:
+        out = ys[-1] * seq.maskf[-1] if zero else ys[-1].copy()
+    values = [out, *(s.copy() for s in states)] if return_state else [out]
+
+    def vjp(grads: list[np.ndarray | None], n: tuple[bool, ...]) -> tuple[Any, ...]:
+        dys = np.zeros_like(ys)
+        if return_sequences:
+            dys[...] = grads[0].transpose(1, 0, 2)
+        else:
+            dys[-1] = grads[0]
+        if zero:
+            dys *= seq.maskf
+        dstates = list(grads[1:]) if return_state else [None] * len(states)
+        return backward(dys, dstates, n)
+
+    outs = _pack(values, parents, vjp)
+    return outs if return_state else outs[0]
+
+
+def _state_grads(
+    dstates: list[np.ndarray | None], shape: tuple[int, ...], dtype: np.dtype
+) -> list[np.ndarray]:
+    """Writable gradients of the final states (zeros where nothing flowed back)."""
+    return [np.zeros(shape, dtype) if g is None else np.array(g, dtype=dtype) for g in dstates]
+
+
+def _rec_forward(h: np.ndarray, w: np.ndarray, masks: np.ndarray | None, out: np.ndarray) -> None:
+    """`out = h @ w`, with recurrent dropout masks per gate group."""
+    if masks is None:
+        np.matmul(h, w, out=out)
+    else:
+        out[...] = _grouped_matmul(h, w, masks)
+
+
+def _rec_backward(
+    da: np.ndarray, h: np.ndarray, w: np.ndarray, wt: np.ndarray, masks: np.ndarray | None
+) -> np.ndarray:
+    """Gradient of `_rec_forward` with respect to `h`, as a new array."""
+    if masks is None:
+        return da @ wt
+    return _grouped_matmul_grads(h, w, masks, da, True, False)[0]
+
+
+def _rec_weight_grad(
+    h_prev: np.ndarray, w: np.ndarray, masks: np.ndarray | None, da: np.ndarray
+) -> np.ndarray:
+    """Gradient of the recurrent kernel: one GEMM over all stacked steps."""
+    return _grouped_matmul_grads(h_prev, w, masks, da, False, True)[1]
+
+
+def _gradients(
+    seq: _Sequence,
+    n: tuple[bool, ...],
+    dpre: np.ndarray,
+    dstates0: list[np.ndarray],
+    drk: np.ndarray | None,
+    dbias: np.ndarray | None,
+) -> tuple[Any, ...]:
+    """The parents' gradients in order: inputs, initial states, kernel, recurrent kernel, bias."""
+    k = 1 + len(dstates0)
+    dx, dk = seq.input_grads(dpre, n[0], n[k])
+    state_grads = [g if need else None for g, need in zip(dstates0, n[1:k])]
+    return (dx, *state_grads, dk, drk, dbias)
+
+
+def _parents(inputs: Any, states: Sequence[Any], *weights: Any) -> tuple[Any, ...]:
+    return (inputs, *states, *(w for w in weights if w is not None))
+
+
+def _as_float(x: Any, dtype: np.dtype) -> np.ndarray:
+    return np.asarray(as_array(x), dtype=dtype)
+
+
+# SimpleRNN ----------------------------------------------------------------------------
+def simple_rnn(
+    inputs: Any,
+    initial_state: Any,
+    kernel: Any,
+    recurrent_kernel: Any,
+    bias: Any = None,
+    *,
+    mask: Any = None,
+    activation: Callable[..., Any] = activations.tanh,
+    go_backwards: bool = False,
+    return_sequences: bool = False,
+    return_state: bool = False,
+    zero_output_for_mask: bool = False,
+    dropout_mask: Any = None,
+    recurrent_dropout_mask: Any = None,
+) -> Tensor | list[Tensor]:
+    """A fully connected RNN over a whole sequence: `h = activation(x W + h R + b)`.
+
+    Args:
+        inputs: `(batch, timesteps, features)`.
+        initial_state: the initial `h`, `(batch, units)`.
+        kernel: `(features, units)`.
+        recurrent_kernel: `(units, units)`.
+        bias: `(units,)` or None.
+        mask: optional boolean `(batch, timesteps)`, True for the steps to use.
+        activation: a built-in elementwise activation (see `fusable_activation`).
+        go_backwards: process the last step first (the outputs come out reversed).
+        return_sequences: return every step's output, not just the last.
+        return_state: also return the final `h`.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+        dropout_mask: optional scaled input dropout mask `(1, batch, features)`.
+        recurrent_dropout_mask: optional scaled mask on `h`, `(1, batch, units)`.
+
+    Returns:
+        The output, or `[output, h]` with `return_state`.
+
+    Example:
+        >>> x = np.ones((2, 5, 3), "float32")
+        >>> k, r = np.ones((3, 4), "float32"), np.eye(4, dtype="float32")
+        >>> simple_rnn(x, np.zeros((2, 4), "float32"), k, r).shape
+        (2, 4)
+    """
+    w, r = as_array(kernel), as_array(recurrent_kernel)
+    seq = _Sequence(
+        as_array(inputs), mask, go_backwards, w, r, None, dropout_mask, recurrent_dropout_mask
+    )
+    act = _Activation(activation)
+    has_bias = bias is not None
+    steps, batch, units = seq.steps, seq.batch, seq.units
+    h_all = np.empty((steps + 1, batch, units), seq.dtype)
+    h_all[0] = as_array(initial_state)
+    pre = seq.project(_as_float(bias, seq.dtype) if has_bias else None)
+    keep_pre = act.needs_preactivation
+    for t in range(steps):
+        h = h_all[t + 1]
+        _rec_forward(h_all[t], r, seq.rmask, h)
+        h += pre[t]
+        if keep_pre:
+            pre[t] = h
+        act.apply(h, h)
+        seq.hold_rows(t, h, h_all[t])
+
+    def backward(
+        dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
+    ) -> tuple[Any, ...]:
+        (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
+        deriv = seq.masked_out(act.derivative(pre if keep_pre else None, h_all[1:]))
+        dpre = np.empty_like(deriv)
+        rt = np.ascontiguousarray(r.T)
+        for t in range(steps - 1, -1, -1):
+            dh += dys[t]
+            np.multiply(dh, deriv[t], out=dpre[t])
+            back = _rec_backward(dpre[t], h_all[t], r, rt, seq.rmask)
+            if seq.mask is not None and seq.partial[t]:
+                back += dh * seq.hold[t]
+            dh = back
+        drk = _rec_weight_grad(h_all[:-1], r, seq.rmask, dpre) if n[3] else None
+        dbias = dpre.sum(axis=(0, 1)) if has_bias and n[4] else None
+        return _gradients(seq, n, dpre, [dh], drk, dbias)
+
+    return _finish(
+        seq,
+        h_all[1:],
+        [h_all[-1]],
+        _parents(inputs, [initial_state], kernel, recurrent_kernel, bias),
+        backward,
+        return_sequences,
+        return_state,
+        zero_output_for_mask,
+    )
+
+
+# LSTM ---------------------------------------------------------------------------------
+def lstm(
+    inputs: Any,
+    initial_state: Sequence[Any],
+    kernel: Any,
+    recurrent_kernel: Any,
+    bias: Any = None,
+    *,
+    mask: Any = None,
+    activation: Callable[..., Any] = activations.tanh,
+    recurrent_activation: Callable[..., Any] = activations.sigmoid,
+    go_backwards: bool = False,
+    return_sequences: bool = False,
+    return_state: bool = False,
+    zero_output_for_mask: bool = False,
+    dropout_mask: Any = None,
+    recurrent_dropout_mask: Any = None,
+) -> Tensor | list[Tensor]:
+    """A long short-term memory layer over a whole sequence, Keras gate order `i, f, c, o`.
+
+    `i, f, o = recurrent_activation(...)`, `c = f * c + i * activation(...)`,
+    `h = o * activation(c)`, each gate's preactivation `x W + h R + b`.
+
+    Args:
+        inputs: `(batch, timesteps, features)`.
+        initial_state: `[h, c]`, each `(batch, units)`.
+        kernel: `(features, 4 * units)`.
+        recurrent_kernel: `(units, 4 * units)`.
+        bias: `(4 * units,)` or None.
+        mask: optional boolean `(batch, timesteps)`, True for the steps to use.
+        activation: the cell and candidate activation (built-in, elementwise).
+        recurrent_activation: the gates' activation (built-in, elementwise).
+        go_backwards: process the last step first (the outputs come out reversed).
+        return_sequences: return every step's output, not just the last.
+        return_state: also return the final `h` and `c`.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+        dropout_mask: optional scaled input dropout masks, `(1 or 4, batch, features)`.
+        recurrent_dropout_mask: optional scaled masks on `h`, `(1 or 4, batch, units)`.
+
+    Returns:
+        The output, or `[output, h, c]` with `return_state`.
+
+    Example:
+        >>> x = np.ones((2, 5, 3), "float32")
+        >>> k, r = np.ones((3, 16), "float32"), np.ones((4, 16), "float32")
+        >>> h0 = np.zeros((2, 4), "float32")
+        >>> [t.shape for t in lstm(x, [h0, h0], k, r, return_state=True)]
+        [(2, 4), (2, 4), (2, 4)]
+    """
+    w, r = as_array(kernel), as_array(recurrent_kernel)
+    units = r.shape[0]
+    order = np.r_[3 * units : 4 * units, 0 : 3 * units]
+    seq = _Sequence(
+        as_array(inputs), mask, go_backwards, w, r, order, dropout_mask, recurrent_dropout_mask
+    )
+    act, ract = _Activation(activation), _Activation(recurrent_activation)
+    fast = act.kind == "tanh" and ract.kind == "sigmoid"
+    keep_pre = act.needs_preactivation or ract.needs_preactivation
+    has_bias = bias is not None
+    steps, batch = seq.steps, seq.batch
+    s3 = 3 * units
+    rk = seq.rkernel
+    gates = seq.project(_as_float(bias, seq.dtype)[order] if has_bias else None)
+    rk_fwd = rk
+    if fast:
+        # Halved sigmoid preactivations let one tanh call serve every gate.
+        gates[..., :s3] *= 0.5
+        rk_fwd = rk.copy()
+        rk_fwd[:, :s3] *= 0.5
+    pre = np.empty_like(gates) if keep_pre else None
+    h_all = np.empty((steps + 1, batch, units), seq.dtype)
+    c_all = np.empty_like(h_all)
+    h_all[0] = as_array(initial_state[0])
+    c_all[0] = as_array(initial_state[1])
+    tc = np.empty((steps, batch, units), seq.dtype)
+    rec = np.empty((batch, 4 * units), seq.dtype)
+    ig = np.empty((batch, units), seq.dtype)
+    for t in range(steps):
+        a = gates[t]
+        _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
+        a += rec
+        if pre is not None:
+            pre[t] = a
+        if fast:
+            np.tanh(a, out=a)
+            sig = a[:, :s3]
+            sig *= 0.5
+            sig += 0.5
+        else:
+            ract.apply(a[:, :s3], a[:, :s3])
+            act.apply(a[:, s3:], a[:, s3:])
+        c = c_all[t + 1]
+        np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
+        np.multiply(a[:, units : 2 * units], a[:, s3:], out=ig)
+        c += ig
+        act.apply(c, tc[t])
+        h = h_all[t + 1]
+        np.multiply(a[:, :units], tc[t], out=h)
+        seq.hold_rows(t, h, h_all[t])
+        seq.hold_rows(t, c, c_all[t])
+
+    def backward(
+        dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
+    ) -> tuple[Any, ...]:
+        dh, dc = _state_grads(dstates, (batch, units), seq.dtype)
+        o, i, f, g = (gates[..., k * units : (k + 1) * units] for k in range(4))
+        if fast:
+            d_sig = ract.derivative(None, gates[..., :s3])
+            d_g = act.derivative(None, g)
+        else:
+            d_sig = ract.derivative(None if pre is None else pre[..., :s3], gates[..., :s3])
+            d_g = act.derivative(None if pre is None else pre[..., s3:], g)
+        d_tc = act.derivative(c_all[1:] if act.needs_preactivation else None, tc)
+        p_o = tc * d_sig[..., :units]
+        p_c = o * d_tc
+        q = np.empty((steps, batch, 3, units), seq.dtype)
+        np.multiply(g, d_sig[..., units : 2 * units], out=q[:, :, 0])
+        np.multiply(c_all[:-1], d_sig[..., 2 * units :], out=q[:, :, 1])
+        np.multiply(i, d_g, out=q[:, :, 2])
+        f_keep = f
+        if seq.mask is not None:
+            p_o *= seq.maskf
+            p_c *= seq.maskf
+            q *= seq.maskf[:, :, None]
+            f_keep = np.where(seq.hold, 1, f)
+        dgates = np.empty((steps, batch, 4 * units), seq.dtype)
+        dg4 = dgates.reshape(steps, batch, 4, units)
+        rt = np.ascontiguousarray(rk.T)
+        tmp = np.empty((batch, units), seq.dtype)
+        for t in range(steps - 1, -1, -1):
+            dh += dys[t]
+            np.multiply(dh, p_c[t], out=tmp)
+            dc += tmp
+            np.multiply(dh, p_o[t], out=dg4[t, :, 0])
+            np.multiply(dc[:, None, :], q[t], out=dg4[t, :, 1:])
+            dc *= f_keep[t]
+            back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
+            if seq.mask is not None and seq.partial[t]:
+                back += dh * seq.hold[t]
+            dh = back
+        drk = seq.unorder(_rec_weight_grad(h_all[:-1], rk, seq.rmask, dgates)) if n[4] else None
+        dbias = seq.unorder(dgates.sum(axis=(0, 1))) if has_bias and n[5] else None
+        return _gradients(seq, n, dgates, [dh, dc], drk, dbias)
+
+    return _finish(
+        seq,
+        h_all[1:],
+        [h_all[-1], c_all[-1]],
+        _parents(inputs, initial_state, kernel, recurrent_kernel, bias),
+        backward,
+        return_sequences,
+        return_state,
+        zero_output_for_mask,
+    )
+
+
+# GRU ----------------------------------------------------------------------------------
+def gru(
+    inputs: Any,
+    initial_state: Any,
+    kernel: Any,
+    recurrent_kernel: Any,
+    bias: Any = None,
+    *,
+    mask: Any = None,
+    activation: Callable[..., Any] = activations.tanh,
+    recurrent_activation: Callable[..., Any] = activations.sigmoid,
+    reset_after: bool = True,
+    go_backwards: bool = False,
+    return_sequences: bool = False,
+    return_state: bool = False,
+    zero_output_for_mask: bool = False,
+    dropout_mask: Any = None,
+    recurrent_dropout_mask: Any = None,
+) -> Tensor | list[Tensor]:
+    """A gated recurrent unit over a whole sequence, Keras gate order `z, r, h`.
+
+    `z, r = recurrent_activation(...)`, candidate
+    `hh = activation(x W_h + r * (h R_h + b_rh))` with `reset_after` (else
+    `activation(x W_h + (r * h) R_h)`), and `h = z * h + (1 - z) * hh`.
+
+    Args:
+        inputs: `(batch, timesteps, features)`.
+        initial_state: the initial `h`, `(batch, units)`.
+        kernel: `(features, 3 * units)`.
+        recurrent_kernel: `(units, 3 * units)`.
+        bias: `(2, 3 * units)` (input and recurrent biases) with `reset_after`,
+            `(3 * units,)` without, or None.
+        mask: optional boolean `(batch, timesteps)`, True for the steps to use.
+        activation: the candidate's activation (built-in, elementwise).
+        recurrent_activation: the gates' activation (built-in, elementwise).
+        reset_after: apply the reset gate after the recurrent matmul (cuDNN style).
+        go_backwards: process the last step first (the outputs come out reversed).
+        return_sequences: return every step's output, not just the last.
+        return_state: also return the final `h`.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+        dropout_mask: optional scaled input dropout masks, `(1 or 3, batch, features)`.
+        recurrent_dropout_mask: optional scaled masks on `h`, `(1 or 3, batch, units)`.
+
+    Returns:
+        The output, or `[output, h]` with `return_state`.
+
+    Example:
+        >>> x = np.ones((2, 5, 3), "float32")
+        >>> k, r = np.ones((3, 12), "float32"), np.ones((4, 12), "float32")
+        >>> gru(x, np.zeros((2, 4), "float32"), k, r, return_sequences=True).shape
+        (2, 5, 4)
+    """
+    w, r = as_array(kernel), as_array(recurrent_kernel)
+    seq = _Sequence(
+        as_array(inputs), mask, go_backwards, w, r, None, dropout_mask, recurrent_dropout_mask
+    )
+    act, ract = _Activation(activation), _Activation(recurrent_activation)
+    fast = act.kind == "tanh" and ract.kind == "sigmoid"
+    has_bias = bias is not None
+    b = _as_float(bias, seq.dtype) if has_bias else None
+    expected = (2, 3 * seq.units) if reset_after else (3 * seq.units,)
+    if b is not None and b.shape != expected:
+        raise ValueError(
+            f"A GRU with reset_after={reset_after} takes a bias of shape {expected}, got {b.shape}."
+        )
+    variant = _gru_reset_after if reset_after else _gru_reset_before
+    return variant(
+        seq,
+        _parents(inputs, [initial_state], kernel, recurrent_kernel, bias),
+        initial_state,
+        b,
+        act,
+        ract,
+        fast,
+        (return_sequences, return_state, zero_output_for_mask),
+    )
+
+
+def _gru_gate_derivatives(
+    act: _Activation,
+    ract: _Activation,
+    gates: np.ndarray,
+    pre: np.ndarray | None,
+    units: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    s2 = 2 * units
+    d_zr = ract.derivative(None if pre is None else pre[..., :s2], gates[..., :s2])
+    d_h = act.derivative(None if pre is None else pre[..., s2:], gates[..., s2:])
+    return d_zr, d_h
+
+
+def _gru_reset_after(
+    seq: _Sequence,
+    parents: tuple[Any, ...],
+    initial_state: Any,
+    b: np.ndarray | None,
+    act: _Activation,
+    ract: _Activation,
+    fast: bool,
+    outputs: tuple[bool, bool, bool],
+) -> Tensor | list[Tensor]:
+    steps, batch, units = seq.steps, seq.batch, seq.units
+    s2 = 2 * units
+    rk = seq.rkernel
+    keep_pre = act.needs_preactivation or ract.needs_preactivation
+    folded = None
+    if b is not None:
+        # The recurrent biases of z and r simply add to the input ones.
+        folded = b[0].copy()
+        folded[:s2] += b[1, :s2]
+    gates = seq.project(folded)
+    rk_fwd = rk
+    if fast:
+        gates[..., :s2] *= 0.5
+        rk_fwd = rk.copy()
+        rk_fwd[:, :s2] *= 0.5
+    pre = np.empty_like(gates) if keep_pre else None
+    h_all = np.empty((steps + 1, batch, units), seq.dtype)
+    h_all[0] = as_array(initial_state)
+    hh_all = np.empty((steps, batch, units), seq.dtype)
+    rec = np.empty((batch, 3 * units), seq.dtype)
+    tmp = np.empty((batch, units), seq.dtype)
+    for t in range(steps):
+        a = gates[t]
+        _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
+        zr = a[:, :s2]
+        zr += rec[:, :s2]
+        if pre is not None:
+            pre[t, :, :s2] = zr
+        if fast:
+            np.tanh(zr, out=zr)
+            zr *= 0.5
+            zr += 0.5
+        else:
+            ract.apply(zr, zr)
+        if b is not None:
+            np.add(rec[:, s2:], b[1, s2:], out=hh_all[t])
+        else:
+            hh_all[t] = rec[:, s2:]
+        hc = a[:, s2:]
+        np.multiply(a[:, units:s2], hh_all[t], out=tmp)
+        hc += tmp
+        if pre is not None:
+            pre[t, :, s2:] = hc
+        act.apply(hc, hc)
+        np.subtract(h_all[t], hc, out=tmp)
+        tmp *= a[:, :units]
+        np.add(hc, tmp, out=h_all[t + 1])
+        seq.hold_rows(t, h_all[t + 1], h_all[t])
+
+    def backward(
+        dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
+    ) -> tuple[Any, ...]:
+        (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
+        z, rg, hc = (gates[..., k * units : (k + 1) * units] for k in range(3))
+        d_zr, d_h = _gru_gate_derivatives(act, ract, gates, pre, units)
+        p_h = (1 - z) * d_h
+        if seq.mask is not None:
+            p_h *= seq.maskf
+        p3 = np.empty((steps, batch, 3, units), seq.dtype)
+        np.subtract(h_all[:-1], hc, out=p3[:, :, 0])
+        p3[:, :, 0] *= d_zr[..., :units]
+        if seq.mask is not None:
+            p3[:, :, 0] *= seq.maskf
+        np.multiply(p_h, hh_all, out=p3[:, :, 1])
+        p3[:, :, 1] *= d_zr[..., units:]
+        np.multiply(p_h, rg, out=p3[:, :, 2])
+        z_keep = z if seq.mask is None else np.where(seq.hold, 1, z)
+        drec = np.empty((steps, batch, 3 * units), seq.dtype)
+        d4 = drec.reshape(steps, batch, 3, units)
+        dh_steps = np.empty((steps, batch, units), seq.dtype)
+        rt = np.ascontiguousarray(rk.T)
+        for t in range(steps - 1, -1, -1):
+            dh += dys[t]
+            dh_steps[t] = dh
+            np.multiply(dh[:, None, :], p3[t], out=d4[t])
+            back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
+            np.multiply(dh, z_keep[t], out=tmp)
+            back += tmp
+            dh = back
+        drk = _rec_weight_grad(h_all[:-1], rk, seq.rmask, drec) if n[3] else None
+        need_bias = b is not None and n[4]
+        d_rec_bias = drec.sum(axis=(0, 1)) if need_bias else None
+        # The input side sees the candidate's preactivation gradient, not r times it.
+        np.multiply(dh_steps, p_h, out=drec[..., s2:])
+        dbias = np.stack([drec.sum(axis=(0, 1)), d_rec_bias]) if need_bias else None
+        return _gradients(seq, n, drec, [dh], drk, dbias)
+
+    return _finish(seq, h_all[1:], [h_all[-1]], parents, backward, *outputs)
+
+
+def _gru_reset_before(
+    seq: _Sequence,
+    parents: tuple[Any, ...],
+    initial_state: Any,
+    b: np.ndarray | None,
+    act: _Activation,
+    ract: _Activation,
+    fast: bool,
+    outputs: tuple[bool, bool, bool],
+) -> Tensor | list[Tensor]:
+    steps, batch, units = seq.steps, seq.batch, seq.units
+    s2 = 2 * units
+    rk = seq.rkernel
+    rk_zr, rk_h = rk[:, :s2], np.ascontiguousarray(rk[:, s2:])
+    m_zr = None if seq.rmask is None else seq.rmask[: min(2, len(seq.rmask))]
+    m_h = None if seq.rmask is None else seq.rmask[-1]
+    keep_pre = act.needs_preactivation or ract.needs_preactivation
+    gates = seq.project(b)
+    rk_zr_fwd = np.ascontiguousarray(rk_zr)
+    if fast:
+        gates[..., :s2] *= 0.5
+        rk_zr_fwd *= 0.5
+    pre = np.empty_like(gates) if keep_pre else None
+    h_all = np.empty((steps + 1, batch, units), seq.dtype)
+    h_all[0] = as_array(initial_state)
+    rh_all = np.empty((steps, batch, units), seq.dtype)
+    rec = np.empty((batch, s2), seq.dtype)
+    tmp = np.empty((batch, units), seq.dtype)
+    for t in range(steps):
+        a = gates[t]
+        _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
+        zr = a[:, :s2]
+        zr += rec
+        if pre is not None:
+            pre[t, :, :s2] = zr
+        if fast:
+            np.tanh(zr, out=zr)
+            zr *= 0.5
+            zr += 0.5
+        else:
+            ract.apply(zr, zr)
+        np.multiply(a[:, units:s2], h_all[t], out=rh_all[t])
+        if m_h is not None:
+            rh_all[t] *= m_h
+        hc = a[:, s2:]
+        np.matmul(rh_all[t], rk_h, out=tmp)
+        hc += tmp
+        if pre is not None:
+            pre[t, :, s2:] = hc
+        act.apply(hc, hc)
+        np.subtract(h_all[t], hc, out=tmp)
+        tmp *= a[:, :units]
+        np.add(hc, tmp, out=h_all[t + 1])
+        seq.hold_rows(t, h_all[t + 1], h_all[t])
+
+    def backward(
+        dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
+    ) -> tuple[Any, ...]:
+        (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
+        z, rg, hc = (gates[..., k * units : (k + 1) * units] for k in range(3))
+        d_zr, d_h = _gru_gate_derivatives(act, ract, gates, pre, units)
+        p_h = (1 - z) * d_h
+        p_z = (h_all[:-1] - hc) * d_zr[..., :units]
+        # d(r * h_masked)/dr is h_masked; d/dh is r * mask.
+        h_r = h_all[:-1] * d_zr[..., units:]
+        r_back = rg
+        if m_h is not None:
+            h_r *= m_h
+            r_back = rg * m_h
+        if seq.mask is not None:
+            p_h *= seq.maskf
+            p_z *= seq.maskf
+        z_keep = z if seq.mask is None else np.where(seq.hold, 1, z)
+        dgates = np.empty((steps, batch, 3 * units), seq.dtype)
+        rt_zr = np.ascontiguousarray(rk_zr.T)
+        rt_h = np.ascontiguousarray(rk_h.T)
+        drh = np.empty((batch, units), seq.dtype)
+        for t in range(steps - 1, -1, -1):
+            dh += dys[t]
+            da = dgates[t]
+            np.multiply(dh, p_h[t], out=da[:, s2:])
+            np.matmul(da[:, s2:], rt_h, out=drh)
+            np.multiply(drh, h_r[t], out=da[:, units:s2])
+            np.multiply(dh, p_z[t], out=da[:, :units])
+            back = _rec_backward(da[:, :s2], h_all[t], rk_zr, rt_zr, m_zr)
+            np.multiply(drh, r_back[t], out=tmp)
+            back += tmp
+            np.multiply(dh, z_keep[t], out=tmp)
+            back += tmp
+            dh = back
+        drk = None
+        if n[3]:
+            drk = np.empty_like(rk)
+            drk[:, :s2] = _rec_weight_grad(h_all[:-1], rk_zr, m_zr, dgates[..., :s2])
+            drk[:, s2:] = _rec_weight_grad(rh_all, rk_h, None, dgates[..., s2:])
+        dbias = dgates.sum(axis=(0, 1)) if b is not None and n[4] else None
+        return _gradients(seq, n, dgates, [dh], drk, dbias)
+
+    return _finish(seq, h_all[1:], [h_all[-1]], parents, backward, *outputs)
