@@ -245,7 +245,7 @@ class ArtifactsMixin(StoreCore):
             }
             for index, s in enumerate(stats)
         ]
-        with self._write() as session:
+        with self._write_for(run_id) as session:
             session.execute(
                 delete(LayerStat).where(LayerStat.run_id == run_id, LayerStat.epoch == epoch)
             )
@@ -309,7 +309,7 @@ class ArtifactsMixin(StoreCore):
                 {"run_id": run_id, "created_at": now, "level": line_level, "message": message}
             )
         if rows:
-            with self._write() as session:
+            with self._write_for(run_id) as session:
                 session.execute(insert(LogLine), rows)
         return len(rows)
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, RowMapping, Select, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from experiments.store.db import writing
@@ -54,6 +55,21 @@ class StoreCore:
     def _write(self) -> Iterator[Session]:
         with self._writer.begin() as session:
             yield session
+
+    @contextmanager
+    def _write_for(self, run_id: int) -> Iterator[Session]:
+        """A write transaction adding rows that point at a run: a missing run reads as such."""
+        driver_error = self.engine.dialect.loaded_dbapi.IntegrityError
+        try:
+            with self._write() as session:
+                yield session
+        except (IntegrityError, driver_error) as exc:
+            with self._read() as session:
+                if session.get(Run, run_id) is None:
+                    raise RunNotFoundError(
+                        f"no run has id {run_id}; it may have been deleted"
+                    ) from exc
+            raise
 
     def resolve_run(self, ref: int | str) -> int:
         """The id of the run with this id or name (a numeric string counts as an id).

@@ -75,7 +75,7 @@ class MetricsMixin(StoreCore):
         values = [_row_tuple(run_id, row, now) for row in rows]
         if not values:
             return 0
-        with self._write() as session:
+        with self._write_for(run_id) as session:
             _insert_rows(session.connection(), values)
             _fold_into_summaries(session, run_id, values)
             if any(v[_KIND] == "epoch" for v in values):

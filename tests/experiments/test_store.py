@@ -296,6 +296,19 @@ def test_delete_run_cascades(store: Store) -> None:
         store.delete_run(run.id)
 
 
+def test_rows_for_a_missing_run_say_so(store: Store) -> None:
+    run = store.create_run("demo", {})
+    store.delete_run(run.id)
+    with pytest.raises(RunNotFoundError, match=f"no run has id {run.id}"):
+        store.log_metrics(run.id, [MetricRow("loss", 1.0, 1, 1)] * 3)
+    with pytest.raises(RunNotFoundError):
+        store.append_logs(run.id, ["line"])
+    with pytest.raises(RunNotFoundError):
+        store.log_layer_stats(run.id, 1, [LayerStatRow("dense", 1.0, 1.0, 1.0)])
+    with pytest.raises(RunNotFoundError):
+        store.save_checkpoint(run.id, 1, arrays_to_npz([np.ones(1)]))
+
+
 def test_running_runs_cannot_be_deleted(store: Store) -> None:
     run = store.create_run("demo", {})
     store.claim_run(run.id, "me")
