@@ -30,13 +30,14 @@ API overview (`Store` methods; `run_id` is an int, `resolve_run` maps names):
   `append_logs`, `logs`, `save_environment`, `environment`.
 - Annotations: `set_tag`, `remove_tag`, `tags`, `tags_for`, `add_note`, `notes`.
 - SQL: `query_readonly(sql) -> (columns, rows)`, refused by the database if it
-  writes; views `run_overview`, `metric_history`, `run_params`. `info()`.
+  writes; views `run_overview`, `metric_history`, `run_params`. `info()` (for
+  `db info`); `upgrade_schema(get_engine(url))` (for `db upgrade`).
 
 Helpers: `arrays_to_npz`/`npz_to_arrays` (checkpoint bytes, never pickled),
 `capture_environment`, `flatten_params`, `metric_direction`.
 """
 
-from experiments.store.db import default_url, resolve_url
+from experiments.store.db import default_url, get_engine, resolve_url
 from experiments.store.direction import metric_direction
 from experiments.store.environment import capture_environment
 from experiments.store.errors import (
@@ -96,6 +97,7 @@ __all__ = [
     "default_url",
     "flatten_params",
     "forget_stores",
+    "get_engine",
     "metric_direction",
     "npz_to_arrays",
     "open_store",
