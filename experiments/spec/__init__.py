@@ -24,6 +24,7 @@ from experiments.spec.loading import (
 )
 from experiments.spec.overrides import apply_overrides, parse_overrides, parse_path, parse_value
 from experiments.spec.schema import ExperimentSpec
+from experiments.spec.sweeps import sweep_trials
 
 __all__ = [
     "ExperimentSpec",
@@ -39,5 +40,6 @@ __all__ = [
     "read_spec_file",
     "resolve",
     "resolve_source",
+    "sweep_trials",
     "validate_spec",
 ]

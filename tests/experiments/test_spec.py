@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from experiments.spec import (
@@ -18,6 +19,7 @@ from experiments.spec import (
     parse_value,
     read_spec_file,
     resolve,
+    sweep_trials,
     validate_spec,
 )
 from tests.experiments.spec_helpers import missing_engine_pieces, mlp_raw
@@ -406,3 +408,76 @@ def test_unknown_sources_list_the_examples() -> None:
 def test_schema_example_in_docstring() -> None:
     spec = ExperimentSpec.model_validate(mlp_raw())
     assert spec.compile.optimizer.type == "Adam"
+
+
+# ---- sweep trials --------------------------------------------------------------------
+
+
+def test_a_grid_enumerates_every_combination() -> None:
+    spec = load_spec("shapes_sweep")
+    assert spec.sweep is not None
+    trials = sweep_trials(spec.sweep)
+    assert len(trials) == 6
+    assert trials[:2] == [
+        {"compile.optimizer.learning_rate": 0.003, "fit.batch_size": 32},
+        {"compile.optimizer.learning_rate": 0.003, "fit.batch_size": 64},
+    ]
+    # Every trial is a valid spec with its values applied.
+    raw = read_spec_file("shapes_sweep")
+    trial = validate_spec(raw, trials[-1])
+    assert trial.fit.batch_size == 64
+    assert trial.compile.optimizer.model_extra == {"learning_rate": 0.0003}
+
+
+def test_a_grid_enumerates_int_ranges_and_respects_max_runs() -> None:
+    raw = mlp_raw()
+    raw["sweep"] = {
+        "method": "grid",
+        "max_runs": 4,
+        "parameters": {
+            "model.layers[0].units": {"distribution": "int", "low": 4, "high": 12, "step": 4},
+            "fit.batch_size": [16, 32],
+        },
+    }
+    sweep = validate_spec(raw).sweep
+    assert sweep is not None
+    assert [(t["model.layers[0].units"], t["fit.batch_size"]) for t in sweep_trials(sweep)] == [
+        (4, 16),
+        (4, 32),
+        (8, 16),
+        (8, 32),
+    ]
+
+
+def test_random_trials_follow_their_distributions_and_seed() -> None:
+    raw = mlp_raw()
+    raw["sweep"] = {
+        "method": "random",
+        "max_runs": 50,
+        "seed": 3,
+        "parameters": {
+            "compile.optimizer.learning_rate": {
+                "distribution": "log_uniform",
+                "low": 1e-4,
+                "high": 1e-1,
+            },
+            "fit.validation_split": {"distribution": "uniform", "low": 0.1, "high": 0.3},
+            "model.layers[0].units": {"distribution": "int", "low": 8, "high": 64, "step": 8},
+            "compile.optimizer.type": ["adam", "sgd"],
+        },
+    }
+    sweep = validate_spec(raw).sweep
+    assert sweep is not None
+    trials = sweep_trials(sweep)
+    assert trials == sweep_trials(sweep) and len(trials) == 50
+    rates = np.array([t["compile.optimizer.learning_rate"] for t in trials])
+    assert ((rates >= 1e-4) & (rates <= 1e-1)).all()
+    # Log-uniform: about a third of the draws in each decade.
+    assert 8 <= int(((rates >= 1e-3) & (rates < 1e-2)).sum()) <= 26
+    assert all(0.1 <= t["fit.validation_split"] <= 0.3 for t in trials)
+    assert {t["model.layers[0].units"] for t in trials} <= set(range(8, 65, 8))
+    assert {t["compile.optimizer.type"] for t in trials} == {"adam", "sgd"}
+    spec = validate_spec(mlp_raw(), trials[0])
+    assert spec.compile.optimizer.type in ("Adam", "SGD")
+    raw["sweep"]["seed"] = 4
+    assert sweep_trials(validate_spec(raw).sweep) != trials
