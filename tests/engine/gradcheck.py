@@ -42,7 +42,8 @@ def check_gradients(
     The scalar checked is `sum(op(*tensors) * R)` for a fixed random `R`, which
     exercises the full vector-Jacobian product rather than a plain sum.
     """
-    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    # C order matters: numeric_gradients perturbs entries through reshape(-1) views.
+    arrays = [np.array(a, dtype=np.float64, order="C") for a in arrays]
     probe = np.asarray(op(*[Tensor(a.copy()) for a in arrays]).value)
     weights = np.random.default_rng(seed).normal(size=probe.shape)
 
