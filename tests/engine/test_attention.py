@@ -531,3 +531,43 @@ def test_mha_argument_errors():
     out, scores = mha(data(2, 3, 4, 5), data(2, 3, 6, 5), return_attention_scores=True)
     assert out.shape == (2, 3, 4, 5) and scores.shape == (2, 3, 2, 4, 6)
     assert mha.get_config()["attention_axes"] == [2]
+
+
+# Training ---------------------------------------------------------------------------------
+class TokenAndPositionEmbedding(layers.Layer):
+    """Token embeddings plus learned position embeddings, as in the Keras Transformer example."""
+
+    def __init__(self, maxlen: int, vocab_size: int, embed_dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.token_emb = layers.Embedding(vocab_size, embed_dim, mask_zero=True)
+        self.pos_emb = layers.Embedding(maxlen, embed_dim)
+
+    def call(self, x):
+        return ops.add(self.token_emb(x), self.pos_emb(np.arange(x.shape[-1])))
+
+    def compute_mask(self, inputs, mask=None):
+        return self.token_emb.compute_mask(inputs)
+
+
+def test_transformer_block_learns_the_sentiment_set():
+    (x_train, y_train), (x_test, y_test) = engine.datasets.sentiment.load_data(
+        n_train=3000, n_test=1000
+    )
+    engine.utils.set_random_seed(0)
+    dim = 32
+    inputs = engine.Input((x_train.shape[1],), dtype="int32")
+    h = TokenAndPositionEmbedding(x_train.shape[1], int(x_train.max()) + 1, dim)(inputs)
+    attended = layers.MultiHeadAttention(num_heads=4, key_dim=8)(h, h)
+    h = layers.LayerNormalization()(layers.Add()([h, attended]))
+    ff = layers.Dense(dim)(layers.Dense(64, activation="relu")(h))
+    h = layers.LayerNormalization()(layers.Add()([h, ff]))
+    outputs = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(h))
+    model = engine.Model(inputs, outputs)
+    model.compile(
+        optimizer=engine.optimizers.Adam(5e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    model.fit(x_train, y_train, epochs=8, batch_size=64, verbose=0)
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    # A bag of words stays near 55% on this set (test_text_datasets); attention with
+    # positions reaches about 96%.
+    assert accuracy > 0.8

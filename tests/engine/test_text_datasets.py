@@ -310,6 +310,25 @@ def test_bag_of_words_stays_near_chance_on_sentiment():
     assert accuracy < 0.65
 
 
+def test_bidirectional_lstm_learns_the_sentiment_set():
+    (x_train, y_train), (x_test, y_test) = sentiment.load_data(n_train=3000, n_test=1000)
+    engine.utils.set_random_seed(0)
+    model = engine.Sequential(
+        [
+            engine.Input((x_train.shape[1],), dtype="int32"),
+            layers.Embedding(int(x_train.max()) + 1, 16, mask_zero=True),
+            layers.Bidirectional(layers.LSTM(16)),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=engine.optimizers.Adam(1e-2), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    model.fit(x_train, y_train, epochs=4, batch_size=64, verbose=0)
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert accuracy > 0.85
+
+
 def test_adding_problem():
     (x_train, y_train), (x_test, _) = adding.load_data(n_train=20000, n_test=10, length=30)
     assert x_test.shape == (10, 30, 2)
