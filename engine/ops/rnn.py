@@ -558,7 +558,9 @@ def lstm(
     gates = seq.project(_as_float(bias, seq.dtype)[order] if has_bias else None)
     rk_fwd = rk
     if fast:
-        # Halved sigmoid preactivations let one tanh call serve every gate.
+        # sigmoid(x) = tanh(x / 2) / 2 + 1 / 2: with the gate preactivations halved, one
+        # tanh and one affine pass over the whole contiguous row serve every gate (the
+        # candidate column then holds (1 + c) / 2; its true value is kept in `cand`).
         gates[..., :s3] *= 0.5
         rk_fwd = rk.copy()
         rk_fwd[:, :s3] *= 0.5
@@ -567,6 +569,7 @@ def lstm(
     c_all = np.empty_like(h_all)
     h_all[0] = as_array(initial_state[0])
     c_all[0] = as_array(initial_state[1])
+    cand = np.empty((steps, batch, units), seq.dtype)
     tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
@@ -578,15 +581,15 @@ def lstm(
             pre[t] = a
         if fast:
             np.tanh(a, out=a)
-            sig = a[:, :s3]
-            sig *= 0.5
-            sig += 0.5
+            np.copyto(cand[t], a[:, s3:])
+            a *= 0.5
+            a += 0.5
         else:
             ract.apply(a[:, :s3], a[:, :s3])
-            act.apply(a[:, s3:], a[:, s3:])
+            act.apply(a[:, s3:], cand[t])
         c = c_all[t + 1]
         np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
-        np.multiply(a[:, units : 2 * units], a[:, s3:], out=ig)
+        np.multiply(a[:, units : 2 * units], cand[t], out=ig)
         c += ig
         act.apply(c, tc[t])
         h = h_all[t + 1]
@@ -598,36 +601,41 @@ def lstm(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
     ) -> tuple[Any, ...]:
         dh, dc = _state_grads(dstates, (batch, units), seq.dtype)
-        o, i, f, g = (gates[..., k * units : (k + 1) * units] for k in range(4))
+        o, i, f = (gates[..., k * units : (k + 1) * units] for k in range(3))
         if fast:
-            d_sig = ract.derivative(None, gates[..., :s3])
-            d_g = act.derivative(None, g)
+            # s (1 - s) for the gates, and for the candidate column (1 + c) / 2 it gives
+            # (1 - c**2) / 4: two passes over the contiguous array cover all four.
+            deriv = np.subtract(1, gates)
+            deriv *= gates
+            deriv[..., s3:] *= 4
         else:
-            d_sig = ract.derivative(None if pre is None else pre[..., :s3], gates[..., :s3])
-            d_g = act.derivative(None if pre is None else pre[..., s3:], g)
-        d_tc = act.derivative(c_all[1:] if act.needs_preactivation else None, tc)
-        p_o = tc * d_sig[..., :units]
-        p_c = o * d_tc
-        q = np.empty((steps, batch, 3, units), seq.dtype)
-        np.multiply(g, d_sig[..., units : 2 * units], out=q[:, :, 0])
-        np.multiply(c_all[:-1], d_sig[..., 2 * units :], out=q[:, :, 1])
-        np.multiply(i, d_g, out=q[:, :, 2])
+            deriv = np.empty_like(gates)
+            deriv[..., :s3] = ract.derivative(
+                None if pre is None else pre[..., :s3], gates[..., :s3]
+            )
+            deriv[..., s3:] = act.derivative(None if pre is None else pre[..., s3:], cand)
+        p_c = act.derivative(c_all[1:] if act.needs_preactivation else None, tc)
+        p_c *= o
         f_keep = f
         if seq.mask is not None:
-            p_o *= seq.maskf
+            deriv *= seq.maskf
             p_c *= seq.maskf
-            q *= seq.maskf[:, :, None]
             f_keep = np.where(seq.hold, 1, f)
         dgates = np.empty((steps, batch, 4 * units), seq.dtype)
         dg4 = dgates.reshape(steps, batch, 4, units)
         rt = np.ascontiguousarray(rk.T)
         tmp = np.empty((batch, units), seq.dtype)
         for t in range(steps - 1, -1, -1):
-            dh += dys[t]
+            if return_sequences or t == steps - 1:
+                dh += dys[t]
             np.multiply(dh, p_c[t], out=tmp)
             dc += tmp
-            np.multiply(dh, p_o[t], out=dg4[t, :, 0])
-            np.multiply(dc[:, None, :], q[t], out=dg4[t, :, 1:])
+            da = dg4[t]
+            np.multiply(dh, tc[t], out=da[:, 0])
+            np.multiply(dc, cand[t], out=da[:, 1])
+            np.multiply(dc, c_all[t], out=da[:, 2])
+            np.multiply(dc, i[t], out=da[:, 3])
+            dgates[t] *= deriv[t]
             dc *= f_keep[t]
             back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
             if seq.mask is not None and seq.partial[t]:

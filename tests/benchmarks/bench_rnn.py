@@ -1,0 +1,184 @@
+"""Benchmark: sequence models, engine vs PyTorch, training on the same batches in one process.
+
+Each case builds an engine model and its PyTorch twin, trains both for one
+epoch per round, alternating engine and PyTorch so that machine noise hits both
+alike, and prints samples/s for each and the engine/PyTorch ratio (above 1.0
+means the engine is faster). Loads vary on shared machines: the median of the
+rounds is reported.
+
+Cases (see CASES at the bottom; add a case by writing a function that returns
+a `Case` and appending it there):
+- lstm: Embedding(20000, 128) -> LSTM(64) -> Dense(1, sigmoid) on length-100
+  sequences, batch 64, binary crossentropy, Adam.
+- gru: the same with GRU(64) (`reset_after=True`, which matches torch.nn.GRU).
+
+Run: python tests/benchmarks/bench_rnn.py [--rounds 5] [--samples 2560] [--case lstm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+VOCAB, EMBED, UNITS, LENGTH = 20000, 128, 64, 100
+
+
+@dataclass
+class Case:
+    """A benchmark: a name and two callables that each train one epoch and return the loss."""
+
+    name: str
+    description: str
+    engine_epoch: Callable[[], float]
+    torch_epoch: Callable[[], float]
+
+
+def text_data(samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random token ids (1..VOCAB-1) and binary labels; speed does not depend on the values."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, VOCAB, (samples, LENGTH)).astype(np.int64)
+    y = rng.integers(0, 2, samples).astype(np.float32)
+    return x, y
+
+
+def _engine_recurrent(kind: str, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    import engine
+
+    engine.utils.set_random_seed(0)
+    recurrent = engine.layers.LSTM(UNITS) if kind == "lstm" else engine.layers.GRU(UNITS)
+    model = engine.Sequential(
+        [
+            engine.Input((LENGTH,), dtype="int64"),
+            engine.layers.Embedding(VOCAB, EMBED),
+            recurrent,
+            engine.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer=engine.optimizers.Adam(1e-3), loss="binary_crossentropy")
+
+    def epoch() -> float:
+        history = model.fit(x, y[:, None], batch_size=batch, epochs=1, verbose=0)
+        return float(history.history["loss"][-1])
+
+    return epoch
+
+
+def _torch_recurrent(kind: str, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    import torch
+
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = torch.nn.Embedding(VOCAB, EMBED)
+            rnn = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+            self.rnn = rnn(EMBED, UNITS, batch_first=True)
+            self.dense = torch.nn.Linear(UNITS, 1)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            out, _ = self.rnn(self.embedding(ids))
+            return torch.sigmoid(self.dense(out[:, -1]))
+
+    model = Net()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.BCELoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)[:, None]
+    n = len(xt)
+
+    def epoch() -> float:
+        perm = torch.randperm(n)
+        total = 0.0
+        for start in range(0, n, batch):
+            idx = perm[start : start + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        return total / n
+
+    return epoch
+
+
+def lstm_case(samples: int, batch: int) -> Case:
+    x, y = text_data(samples)
+    return Case(
+        "lstm",
+        f"Embedding({VOCAB}, {EMBED}) -> LSTM({UNITS}) -> Dense(1, sigmoid), length {LENGTH}",
+        _engine_recurrent("lstm", x, y, batch),
+        _torch_recurrent("lstm", x, y, batch),
+    )
+
+
+def gru_case(samples: int, batch: int) -> Case:
+    x, y = text_data(samples)
+    return Case(
+        "gru",
+        f"Embedding({VOCAB}, {EMBED}) -> GRU({UNITS}) -> Dense(1, sigmoid), length {LENGTH}",
+        _engine_recurrent("gru", x, y, batch),
+        _torch_recurrent("gru", x, y, batch),
+    )
+
+
+def run_case(case: Case, rounds: int, samples: int) -> float:
+    """Warm both up, time `rounds` alternating epochs, print the result and return the ratio."""
+    import torch
+
+    case.engine_epoch()
+    case.torch_epoch()
+    times: dict[str, list[float]] = {"engine": [], "torch": []}
+    losses: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, fn in (("engine", case.engine_epoch), ("torch", case.torch_epoch)):
+            start = time.perf_counter()
+            losses[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    rate = {k: samples / statistics.median(v) for k, v in times.items()}
+    print(f"[{case.name}] {case.description}")
+    for name in ("engine", "torch"):
+        print(
+            f"  {name:>6}: {rate[name]:9.0f} samples/s  "
+            f"(median epoch {statistics.median(times[name]):.3f} s, last loss {losses[name]:.4f})"
+        )
+    ratio = rate["engine"] / rate["torch"]
+    print(f"  ratio engine/torch: {ratio:.2f}  (torch threads {torch.get_num_threads()})")
+    return ratio
+
+
+# The benchmark cases: add a `<name>_case(samples, batch) -> Case` function to this list
+# (`--case <name>` selects it).
+CASES: list[Callable[[int, int], Case]] = [
+    lstm_case,
+    gru_case,
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=2560)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--case", action="append", help="run only these cases (repeatable)")
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: pip install torch==2.13.0 to run this benchmark.")
+        return 1
+    print(f"torch {torch.__version__}; numpy {np.__version__}; {args.samples} samples/epoch")
+    for make in CASES:
+        if args.case and make.__name__.removesuffix("_case") not in args.case:
+            continue
+        run_case(make(args.samples, args.batch), args.rounds, args.samples)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
