@@ -193,54 +193,168 @@ def scaled_dot_product_attention(
     """
     _check_dropout(dropout_rate)
     q, k, v = _floating(query), _floating(key), _floating(value)
-    dtype = np.result_type(q, k, v)
     if scale is None:
         scale_value = 1.0 / math.sqrt(q.shape[-1])
     else:
         scale_value = float(np.asarray(as_array(scale)))
-    sc = dtype.type(scale_value)
-    qs = q * sc
-    bias = mask_bias(mask, dtype)
-    # e holds exp(score - shift) and z the rows' 1 / sum(e): the probabilities are
-    # e * z, never formed, since folding z into the small (..., Tq, dv) arrays
-    # saves a pass over the (..., Tq, Tv) scores each way.
-    e, z = _unnormalised_softmax(qs, k, bias)
-    drop = None
-    ed = e
-    if dropout_rate > 0:
-        drop = _dropout_scale(e.shape, dropout_rate, dtype, seed_generator)
-        ed = e * drop
-    out = ed @ v
-    out *= z[..., None]
+    core = _AttentionCore(q, k, v, mask, scale_value, dropout_rate, seed_generator)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
-        gq = gk = gv = gs = None
         need_scale = len(n) > 3 and n[3]
-        gz = g * z[..., None]
-        if n[2]:
-            gv = unbroadcast(_swap(ed) @ gz, v.shape)
-        if n[0] or n[1] or need_scale:
-            # dp = z * dL/dP; the softmax backward in terms of e and z.
-            dp = gz @ _swap(v)
-            if drop is not None:
-                dp *= drop
-            dp -= (_row_dots(dp, e) * z)[..., None]
-            dp *= e
-            if n[0] or need_scale:
-                dsk = dp @ k
-                if n[0]:
-                    gq = unbroadcast(dsk * sc, q.shape)
-                if need_scale:
-                    gs = np.asarray(
-                        _row_dots(q, dsk).sum(), dtype=np.asarray(as_array(scale)).dtype
-                    )
-            if n[1]:
-                gk = unbroadcast(_swap(dp) @ qs, k.shape)
-        return gq, gk, gv, gs
+        gq, gk, gv, gs = core.backward(g, n[0], n[1], n[2], need_scale)
+        if gs is not None:
+            gs = np.asarray(gs, dtype=np.asarray(as_array(scale)).dtype)
+        return (
+            None if gq is None else unbroadcast(gq, q.shape),
+            None if gk is None else unbroadcast(gk, k.shape),
+            None if gv is None else unbroadcast(gv, v.shape),
+            gs,
+        )
 
     parents: tuple[Any, ...] = (query, key, value)
     if isinstance(scale, Tensor):
         parents = (*parents, scale)
+    return record(core.out, parents, vjp)
+
+
+class _AttentionCore:
+    """The forward pass of scaled dot-product attention and what its backward pass needs.
+
+    `e` holds exp(score - shift) and `z` the rows' 1 / sum(e): the probabilities
+    are `e * z`, never formed, since folding `z` into the small `(..., Tq, dv)`
+    arrays saves a pass over the `(..., Tq, Tv)` scores each way.
+    """
+
+    def __init__(
+        self,
+        q: np.ndarray,
+        k: np.ndarray,
+        v: np.ndarray,
+        mask: Any,
+        scale: float,
+        dropout_rate: float,
+        seed_generator: SeedGenerator | None,
+    ) -> None:
+        dtype = np.result_type(q, k, v)
+        self.q, self.k, self.v = q, k, v
+        self.sc = dtype.type(scale)
+        self.qs = q * self.sc
+        self.e, self.z = _unnormalised_softmax(self.qs, k, mask_bias(mask, dtype))
+        self.drop = None
+        self.ed = self.e
+        if dropout_rate > 0:
+            self.drop = _dropout_scale(self.e.shape, dropout_rate, dtype, seed_generator)
+            self.ed = self.e * self.drop
+        self.out = self.ed @ v
+        self.out *= self.z[..., None]
+
+    def backward(
+        self, g: np.ndarray, need_q: bool, need_k: bool, need_v: bool, need_scale: bool = False
+    ) -> tuple[Any, Any, Any, Any]:
+        """Gradients of q, k, v (at their broadcast shapes) and of the scale, or None."""
+        gq = gk = gv = gs = None
+        gz = g * self.z[..., None]
+        if need_v:
+            gv = _swap(self.ed) @ gz
+        if need_q or need_k or need_scale:
+            # dp = z * dL/dP; the softmax backward in terms of e and z.
+            dp = gz @ _swap(self.v)
+            if self.drop is not None:
+                dp *= self.drop
+            dp -= (_row_dots(dp, self.e) * self.z)[..., None]
+            dp *= self.e
+            if need_q or need_scale:
+                dsk = dp @ self.k
+                if need_q:
+                    gq = dsk * self.sc
+                if need_scale:
+                    gs = _row_dots(self.q, dsk).sum()
+            if need_k:
+                gk = _swap(dp) @ self.qs
+        return gq, gk, gv, gs
+
+
+def multi_head_self_attention(
+    x: Any,
+    query_kernel: Any,
+    query_bias: Any,
+    key_kernel: Any,
+    key_bias: Any,
+    value_kernel: Any,
+    value_bias: Any,
+    mask: Any = None,
+    scale: float | None = None,
+    dropout_rate: float = 0.0,
+    seed_generator: SeedGenerator | None = None,
+) -> Tensor:
+    """Self-attention heads: project `x` to queries, keys and values and attend, as one op.
+
+    The three projections share one GEMM each way (their kernels side by side),
+    which `MultiHeadAttention` uses when query, key and value are one tensor.
+
+    Args:
+        x: `(..., T, dim)`.
+        query_kernel, key_kernel: `(dim, heads, key_dim)`.
+        value_kernel: `(dim, heads, value_dim)`.
+        query_bias, key_bias, value_bias: `(heads, size)` biases, or None.
+        mask: optional boolean array broadcastable to `(..., heads, T, T)`.
+        scale: the score factor; `1 / sqrt(key_dim)` when None.
+        dropout_rate: the fraction of attention probabilities dropped.
+        seed_generator: where the dropout draws come from.
+
+    Returns:
+        The attended values per head, `(..., T, heads, value_dim)`.
+
+    Example:
+        >>> x, w, b = np.ones((2, 5, 8)), np.ones((8, 2, 4)), np.zeros((2, 4))
+        >>> multi_head_self_attention(x, w, b, w, b, w, b).shape
+        (2, 5, 2, 4)
+    """
+    _check_dropout(dropout_rate)
+    a = _floating(x)
+    kernels = [as_array(w) for w in (query_kernel, key_kernel, value_kernel)]
+    biases = [None if b is None else as_array(b) for b in (query_bias, key_bias, value_bias)]
+    dim = a.shape[-1]
+    heads, key_dim, value_dim = kernels[0].shape[1], kernels[0].shape[2], kernels[2].shape[2]
+    widths = [heads * key_dim, heads * key_dim, heads * value_dim]
+    w_all = np.concatenate([w.reshape(dim, -1) for w in kernels], axis=1)
+    a2 = a.reshape(-1, dim)
+    y = a2 @ w_all
+    if any(b is not None for b in biases):
+        y += np.concatenate(
+            [np.zeros(n, y.dtype) if b is None else b.reshape(-1) for b, n in zip(biases, widths)]
+        )
+    lead = a.shape[:-1]
+    starts = np.cumsum([0, *widths])
+
+    def heads_first(block: np.ndarray, size: int) -> np.ndarray:
+        # (rows, heads * size) -> (..., heads, T, size), a view into y.
+        return np.swapaxes(block.reshape(*lead, heads, size), -2, -3)
+
+    q, k, v = (
+        heads_first(y[:, starts[i] : starts[i + 1]], size)
+        for i, size in enumerate((key_dim, key_dim, value_dim))
+    )
+    scale_value = 1.0 / math.sqrt(key_dim) if scale is None else float(scale)
+    core = _AttentionCore(q, k, v, mask, scale_value, dropout_rate, seed_generator)
+    out = np.swapaxes(core.out, -2, -3)
+
+    def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
+        gq, gk, gv, _ = core.backward(np.swapaxes(g, -2, -3), True, True, True)
+        dy = np.empty_like(y)
+        for i, grad in enumerate((gq, gk, gv)):
+            # Back to (rows, heads * size), written into its columns of y's gradient.
+            dy[:, starts[i] : starts[i + 1]] = np.swapaxes(grad, -2, -3).reshape(len(dy), -1)
+        grads: list[Any] = [(dy @ w_all.T).reshape(a.shape) if n[0] else None]
+        gw_all = a2.T @ dy if any(n[1::2]) else None
+        gb_all = dy.sum(axis=0) if any(n[2::2]) else None
+        for i, (w, b) in enumerate(zip(kernels, biases)):
+            lo, hi = starts[i], starts[i + 1]
+            grads.append(gw_all[:, lo:hi].reshape(w.shape) if n[1 + 2 * i] else None)
+            grads.append(gb_all[lo:hi].reshape(b.shape) if n[2 + 2 * i] else None)
+        return tuple(grads)
+
+    parents = (x, query_kernel, query_bias, key_kernel, key_bias, value_kernel, value_bias)
     return record(out, parents, vjp)
 
 
@@ -450,6 +564,7 @@ __all__ = [
     "dropout_scale",
     "mask_bias",
     "masked_softmax",
+    "multi_head_self_attention",
     "projection",
     "scaled_dot_product_attention",
 ]

@@ -376,6 +376,26 @@ def test_mha_dropout_gradients_and_self_attention(float64):
     check_call_gradients(mha, fn, [x])
 
 
+def test_mha_self_attention_fast_path_equals_separate_projections():
+    # One tensor as query, key and value takes the fused path; a copy as value does not.
+    mha = layers.MultiHeadAttention(num_heads=3, key_dim=4, value_dim=5)
+    x = data(2, 6, 7)
+    mask = padding_mask([6, 4], 6)
+    mha(x, x)
+    results = []
+    for value in (None, "copy"):
+        tensors = [Tensor(x.copy())]
+        with GradientTape() as tape:
+            tape.watch(tensors)
+            q = tensors[0]
+            v = q if value is None else ops.multiply(q, 1.0)
+            out = mha(q, v, value_mask=mask, use_causal_mask=True)
+            total = ops.sum(ops.multiply(out, np.arange(out.size).reshape(out.shape) % 7))
+        results.append([out.numpy(), *tape.gradient(total, [*tensors, *mha.weights])])
+    for fused, separate in zip(*results):
+        np.testing.assert_allclose(fused, separate, rtol=2e-5, atol=2e-5)
+
+
 def torch_mha(mha: layers.MultiHeadAttention, torch):
     """A torch.nn.MultiheadAttention holding the same weights as `mha`."""
     wq, bq, wk, bk, wv, bv, wo, bo = (w.numpy() for w in mha.weights)

@@ -11,7 +11,7 @@ import numpy as np
 from engine import constraints, initializers, regularizers
 from engine.backend.keras_tensor import KerasTensor
 from engine.backend.random import SeedGenerator
-from engine.backend.tensor import unwrap
+from engine.backend.tensor import Tensor, unwrap
 from engine.layers.attention.head_projection import HeadProjection
 from engine.layers.layer import Layer
 from engine.ops import numpy as onp
@@ -19,12 +19,24 @@ from engine.ops.attention import (
     causal_mask,
     dropout_scale,
     masked_softmax,
+    multi_head_self_attention,
     scaled_dot_product_attention,
 )
 
 
 def _shape(x: Any) -> tuple[int | None, ...]:
     return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def _same_input(a: Any, b: Any) -> bool:
+    """Whether two call arguments are one input, so gradients may flow to it once."""
+    if a is b:
+        return True
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return False
+    # An array passed twice, which the layer call wrapped once: neither side is tracked.
+    tracked = getattr(a, "_tracked", False) or getattr(b, "_tracked", False)
+    return not tracked and unwrap(a) is unwrap(b)
 
 
 def _as_bool(mask: Any) -> np.ndarray:
@@ -351,11 +363,33 @@ class MultiHeadAttention(Layer):
             while mask.ndim < scores_rank:
                 mask = np.expand_dims(mask, -3)
 
+        dropout = self._dropout if training else 0.0
+        if (
+            not return_attention_scores
+            and self._activity_regularizer is None
+            and _same_input(query, value)
+            and _same_input(key, value)
+        ):
+            # Self-attention on one tensor: the three projections share one GEMM.
+            heads = multi_head_self_attention(
+                query,
+                self._query_dense.kernel,
+                self._query_dense.bias,
+                self._key_dense.kernel,
+                self._key_dense.bias,
+                self._value_dense.kernel,
+                self._value_dense.bias,
+                mask=mask,
+                scale=self._inverse_sqrt_key_dim,
+                dropout_rate=dropout,
+                seed_generator=self.seed_generator,
+            )
+            return self._output_dense(heads)
+
         # Projections give (batch, T, heads, size); attention runs heads-first.
         q = onp.swapaxes(self._query_dense(query), -2, -3)
         k = onp.swapaxes(self._key_dense(key), -2, -3)
         v = onp.swapaxes(self._value_dense(value), -2, -3)
-        dropout = self._dropout if training else 0.0
         scores = None
         if return_attention_scores:
             logits = onp.matmul(
