@@ -285,6 +285,8 @@ class MetricsMixin(StoreCore):
             status: only runs in this status (or these statuses).
             where: an extra condition from `experiments.store.fields`.
             direction: "max" or "min"; guessed from the metric name when None.
+                Equal values rank the newer run first when maximising, the
+                older first when minimising (the order the index holds them in).
 
         Example:
             >>> [(r.name, v) for r, v in store.leaderboard("val_accuracy", limit=2)]
@@ -308,8 +310,13 @@ class MetricsMixin(StoreCore):
             .where(value.is_not(None))
         )
         statement = filter_runs(statement, experiment, status, None, where)
-        order = value.desc() if direction == "max" else value.asc()
-        statement = statement.order_by(order, Run.id).limit(limit)
+        # Both keys in the index's direction: the scan yields the final order and
+        # stops after `limit` matches.
+        if direction == "max":
+            order = (value.desc(), MetricSummary.run_id.desc())
+        else:
+            order = (value.asc(), MetricSummary.run_id.asc())
+        statement = statement.order_by(*order).limit(limit)
         with self._read() as session:
             rows = session.execute(statement).mappings().all()
             return [(run_record(row, with_spec=False), row["metric_value"]) for row in rows]

@@ -235,8 +235,10 @@ class MetricSummary(Base):
     __tablename__ = "metric_summaries"
     __table_args__ = (
         CheckConstraint("direction IN ('min', 'max')", name="direction"),
-        Index("ix_metric_summaries_key_best_value", "kind", "key", "best_value"),
-        Index("ix_metric_summaries_key_final_value", "kind", "key", "final_value"),
+        # Leaderboards walk these in order and stop at the limit; run_id last makes
+        # the index order total, so no sort is needed even without planner statistics.
+        Index("ix_metric_summaries_key_best_value", "kind", "key", "best_value", "run_id"),
+        Index("ix_metric_summaries_key_final_value", "kind", "key", "final_value", "run_id"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)

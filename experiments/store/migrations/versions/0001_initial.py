@@ -247,10 +247,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "kind", "key", name=op.f("pk_metric_summaries")),
     )
     op.create_index(
-        "ix_metric_summaries_key_best_value", "metric_summaries", ["kind", "key", "best_value"]
+        "ix_metric_summaries_key_best_value",
+        "metric_summaries",
+        ["kind", "key", "best_value", "run_id"],
     )
     op.create_index(
-        "ix_metric_summaries_key_final_value", "metric_summaries", ["kind", "key", "final_value"]
+        "ix_metric_summaries_key_final_value",
+        "metric_summaries",
+        ["kind", "key", "final_value", "run_id"],
     )
 
     op.create_table(
