@@ -62,7 +62,10 @@ class RunsMixin(StoreCore):
         """
         with self._write() as session:
             experiment = _ensure_experiment(session, name, description)
-            return _experiment_record(experiment, 0)
+            runs = session.scalar(
+                select(func.count(Run.id)).where(Run.experiment_id == experiment.id)
+            )
+            return _experiment_record(experiment, int(runs or 0))
 
     def list_experiments(self) -> list[ExperimentRecord]:
         """Every experiment with its number of runs, by name.
@@ -229,7 +232,8 @@ class RunsMixin(StoreCore):
                 return load_run(session, run_id)
         except IntegrityError as exc:
             raise InvalidStateError(
-                f"could not queue the run ({exc.orig}); check that the parent run and sweep exist"
+                f"could not queue the run ({exc.orig}); check that the parent run and the "
+                "sweep exist and that no other run took the name"
             ) from exc
 
     def get_run(self, ref: int | str) -> RunRecord:

@@ -71,6 +71,8 @@ def test_run_round_trip(store: Store) -> None:
     assert again.created_at is not None and again.created_at.tzinfo is not None
     assert store.list_experiments()[0].description == "the Keras CIFAR-10 CNN"
     assert store.list_experiments()[0].run_count == 1
+    assert store.ensure_experiment("shapes_cnn").run_count == 1
+    assert store.ensure_experiment("empty", "nothing yet").description == "nothing yet"
     assert store.tags(run.id) == {"stage": "baseline"}
 
 
@@ -105,6 +107,9 @@ def test_named_runs_and_lookup_errors(store: Store) -> None:
         store.get_run(999)
     with pytest.raises(ValueError, match="non-empty name"):
         store.create_run("", {})
+    with pytest.raises(InvalidStateError, match="parent run"):
+        store.create_run("demo", {}, parent_run_id=999)
+    assert store.count_runs() == 1
 
 
 def test_list_runs_filters_and_orders(store: Store) -> None:
