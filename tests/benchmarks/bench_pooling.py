@@ -9,6 +9,7 @@ script prints images/s for each and the engine/PyTorch ratio (above 1.0 means
 the engine is faster).
 
 Run: python tests/benchmarks/bench_pooling.py [--rounds 7] [--repeats 20] [--channels-last]
+     [--torch-threads N]
 """
 
 from __future__ import annotations
@@ -76,12 +77,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--torch-threads", type=int, default=0, help="0 keeps torch's default")
     args = parser.parse_args()
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed: pip install torch==2.13.0 to run this benchmark.")
         sys.exit(1)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     rng = np.random.default_rng(0)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; best of "
