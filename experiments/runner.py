@@ -85,7 +85,8 @@ def resume_from_checkpoint(store: Any, run_id: int, model: Any) -> Resumption | 
 
     Metric rows, layer statistics and checkpoints recorded after that epoch (by
     an attempt that died or was cancelled) are deleted, so the resumed epochs
-    replace them rather than duplicate them.
+    replace them rather than duplicate them. The `[fit]` callbacks start afresh
+    (an EarlyStopping's patience counts again from the resumed epoch).
 
     Args:
         store: the tracking store.
