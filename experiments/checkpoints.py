@@ -94,6 +94,8 @@ def capture(
         "batch": batch,
         "optimizer": type(optimizer).__name__ if optimizer is not None else None,
         "optimizer_variables": len(opt_vars),
+        # The input shape lets an export rebuild the model without loading the data.
+        "input_shapes": [list(t.shape[1:]) for t in getattr(model, "inputs", [])],
         "global_rng": _rng_json(engine_random.get_state()),
         "layer_rngs": {k: _rng_json(g.bit_generator.state) for k, g in _seeded_generators(model)},
     }
