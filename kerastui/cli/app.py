@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from kerastui import __version__
 from kerastui.cli import (
+    comparing,
     database,
     datasets,
     exporting,
@@ -98,6 +99,7 @@ def _root(
 workspace.register(app)
 training.register(app)
 inspection.register(app)
+comparing.register(app)
 managing.register(app)
 exporting.register(app)
 database.register(app)

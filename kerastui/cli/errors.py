@@ -29,8 +29,11 @@ class CliError(Exception):
 
 
 def _sentence(text: str) -> str:
-    text = " ".join(text.split()) if "\n" not in text else text.strip()
-    return text if text.endswith((".", "?", "!")) else text + "."
+    text = text.strip()
+    # A multi-line message (a spec's list of problems, a caret under a bad token) stays as is.
+    if "\n" in text or text.endswith((".", "?", "!")):
+        return text
+    return text + "."
 
 
 def describe(exc: BaseException) -> str | None:

@@ -119,8 +119,8 @@ def select_runs(
         store: the tracking store.
         experiment: only this experiment's runs.
         status: only runs in this status.
-        where: a filter expression (`experiments.filters`).
-        sort: a sort key (`experiments.filters`), `-` first for descending.
+        where: a filter expression (`experiments.filters.parse_filter`).
+        sort: sort keys (`experiments.filters.parse_sort`), `-` first for descending.
         limit: at most this many runs.
     """
     condition = None
@@ -131,7 +131,7 @@ def select_runs(
         if where:
             condition = parse_filter(where)
         if sort:
-            order = [parse_sort(sort)]
+            order = parse_sort(sort)
     return store.list_runs(
         experiment=experiment, status=status, where=condition, order_by=order, limit=limit
     )
