@@ -201,6 +201,7 @@ def execute_run(
             callbacks=[
                 *(make_callback(c.model_dump()) for c in spec.fit.callbacks),
                 *callbacks,
+                *_sweep_callbacks(store, run),
                 tracker,
             ],
             validation_split=spec.fit.validation_split,
@@ -234,6 +235,14 @@ def execute_run(
         if tracker is not None:
             tracker.detach()
     return store.get_run(run_id)
+
+
+def _sweep_callbacks(store: Any, run: RunRecord) -> list[Callback]:
+    """The median-stopping rule of the run's sweep, when it has one."""
+    from experiments.sweeps import early_stopping_for
+
+    rule = early_stopping_for(store, run)
+    return [rule] if rule is not None else []
 
 
 def _stop(store: Any, run_id: int, tracker: TrackingCallback | None, *, checkpoint: bool) -> None:
