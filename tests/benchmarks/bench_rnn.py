@@ -13,6 +13,9 @@ a `Case` and appending it there):
 - gru: the same with GRU(64) (`reset_after=True`, which matches torch.nn.GRU).
 
 Run: python tests/benchmarks/bench_rnn.py [--rounds 5] [--samples 2560] [--case lstm]
+Single-threaded comparison (fairer on a busy machine, where threaded BLAS calls
+wait for each other): OPENBLAS_NUM_THREADS=1 python tests/benchmarks/bench_rnn.py
+--torch-threads 1
 """
 
 from __future__ import annotations
@@ -166,12 +169,17 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=2560)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--case", action="append", help="run only these cases (repeatable)")
+    parser.add_argument(
+        "--torch-threads", type=int, help="torch.set_num_threads (default: torch's)"
+    )
     args = parser.parse_args()
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed: pip install torch==2.13.0 to run this benchmark.")
         return 1
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     print(f"torch {torch.__version__}; numpy {np.__version__}; {args.samples} samples/epoch")
     for make in CASES:
         if args.case and make.__name__.removesuffix("_case") not in args.case:
