@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.backend.random import SeedGenerator
 from engine.backend.tensor import Tensor
+from engine.ops.batch_parallel import map_chunks, scratch
 from engine.ops.core import as_array, record, unbroadcast
 
 
@@ -121,9 +122,9 @@ def _check_dropout(rate: float) -> None:
 
 
 def _unnormalised_softmax(
-    qs: np.ndarray, k: np.ndarray, bias: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """`exp(qs @ k^T + bias - shift)` and `1 / rowsum` for the softmax over the last axis.
+    qs: np.ndarray, k: np.ndarray, bias: np.ndarray | None, e: np.ndarray
+) -> np.ndarray:
+    """Fill `e` with `exp(qs @ k^T + bias - shift)`; return the rows' sums.
 
     Softmax is shift-invariant, and any shift that keeps the exponents in the
     float range gives the same probabilities. Instead of each row's maximum
@@ -134,31 +135,28 @@ def _unnormalised_softmax(
     (its bound far above its scores, or every key masked) is recomputed with
     its exact maximum, so precision matches the usual softmax.
     """
-    dtype = qs.dtype
-    e = qs @ _swap(k)
+    dtype = e.dtype
+    np.matmul(qs, _swap(k), out=e)
     bound = np.sqrt(_row_dots(qs, qs)) * np.sqrt(_row_dots(k, k)).max(axis=-1, keepdims=True)
     # exp(limit) and a sum of many such terms stay far inside the float range.
     limit = 40.0 if dtype.itemsize <= 4 else 300.0
     if bound.max(initial=0.0) > limit:
         e -= bound[..., None]
     if bias is not None:
-        e = _add_bias(e, bias)
+        e += bias
     np.exp(e, out=e)
     sums = _row_sums(e)
     bad = sums < np.sqrt(np.finfo(dtype).tiny)
     if bad.any():
         rows = np.nonzero(bad)
-        lead = e.shape[:-2]
-        q_rows = np.broadcast_to(qs, (*lead, *qs.shape[-2:]))[rows]
-        k_rows = np.broadcast_to(k, (*lead, *k.shape[-2:]))[rows[:-1]]
-        raw = np.einsum("nd,nsd->ns", q_rows, k_rows)
+        raw = np.einsum("nd,nsd->ns", qs[rows], k[rows[:-1]])
         if bias is not None:
-            raw = raw + np.broadcast_to(bias, e.shape)[rows]
+            raw = raw + bias[rows]
         raw -= raw.max(axis=-1, keepdims=True)
         exact = np.exp(raw)
         e[rows] = exact
         sums[rows] = _row_sums(exact)
-    return e, 1.0 / sums
+    return sums
 
 
 def scaled_dot_product_attention(
@@ -222,7 +220,9 @@ class _AttentionCore:
 
     `e` holds exp(score - shift) and `z` the rows' 1 / sum(e): the probabilities
     are `e * z`, never formed, since folding `z` into the small `(..., Tq, dv)`
-    arrays saves a pass over the `(..., Tq, Tv)` scores each way.
+    arrays saves a pass over the `(..., Tq, Tv)` scores each way. Both passes
+    run over chunks of the first batch axis small enough for the scores to stay
+    in cache, on the engine's thread pool (`engine.ops.batch_parallel`).
     """
 
     def __init__(
@@ -236,42 +236,88 @@ class _AttentionCore:
         seed_generator: SeedGenerator | None,
     ) -> None:
         dtype = np.result_type(q, k, v)
-        self.q, self.k, self.v = q, k, v
+        bias = mask_bias(mask, dtype)
+        lead = np.broadcast_shapes(
+            q.shape[:-2], k.shape[:-2], v.shape[:-2], () if bias is None else bias.shape[:-2]
+        )
+        # A leading axis of one for unbatched inputs, so that chunks always exist.
+        self.squeeze = not lead
+        lead = lead or (1,)
+        tq, tv = q.shape[-2], k.shape[-2]
+        self.q = np.broadcast_to(q, (*lead, *q.shape[-2:]))
+        self.k = np.broadcast_to(k, (*lead, *k.shape[-2:]))
+        self.v = np.broadcast_to(v, (*lead, *v.shape[-2:]))
+        self.bias = None if bias is None else np.broadcast_to(bias, (*lead, tq, tv))
         self.sc = dtype.type(scale)
-        self.qs = q * self.sc
-        self.e, self.z = _unnormalised_softmax(self.qs, k, mask_bias(mask, dtype))
+        self.qs = self.q * self.sc
+        self.e = np.empty((*lead, tq, tv), dtype)
+        self.z = np.empty((*lead, tq), dtype)
         self.drop = None
         self.ed = self.e
         if dropout_rate > 0:
+            # Drawn whole, so the masks do not depend on how the work is chunked.
             self.drop = _dropout_scale(self.e.shape, dropout_rate, dtype, seed_generator)
-            self.ed = self.e * self.drop
-        self.out = self.ed @ v
-        self.out *= self.z[..., None]
+            self.ed = np.empty_like(self.e)
+        out = np.empty((*lead, tq, v.shape[-1]), dtype)
+        self._bytes_per_item = math.prod(lead[1:]) * tq * tv * dtype.itemsize
+        self._flops = 2.0 * math.prod(lead) * tq * tv * (q.shape[-1] + v.shape[-1])
+
+        def forward(a: int, b: int) -> None:
+            e = self.e[a:b]
+            sums = _unnormalised_softmax(
+                self.qs[a:b], self.k[a:b], None if self.bias is None else self.bias[a:b], e
+            )
+            z = self.z[a:b]
+            np.divide(1.0, sums, out=z)
+            ed = e
+            if self.drop is not None:
+                ed = np.multiply(e, self.drop[a:b], out=self.ed[a:b])
+            np.matmul(ed, self.v[a:b], out=out[a:b])
+            out[a:b] *= z[..., None]
+
+        map_chunks(forward, lead[0], self._bytes_per_item, self._flops)
+        self.out = out[0] if self.squeeze else out
 
     def backward(
         self, g: np.ndarray, need_q: bool, need_k: bool, need_v: bool, need_scale: bool = False
     ) -> tuple[Any, Any, Any, Any]:
         """Gradients of q, k, v (at their broadcast shapes) and of the scale, or None."""
-        gq = gk = gv = gs = None
-        gz = g * self.z[..., None]
-        if need_v:
-            gv = _swap(self.ed) @ gz
-        if need_q or need_k or need_scale:
+        if self.squeeze:
+            g = g[None]
+        need_scores = need_q or need_k or need_scale
+        gq = np.empty(self.q.shape, self.q.dtype) if need_q else None
+        gk = np.empty(self.k.shape, self.k.dtype) if need_k else None
+        gv = np.empty(self.v.shape, self.v.dtype) if need_v else None
+
+        def chunk(a: int, b: int) -> float:
+            z = self.z[a:b]
+            gz = g[a:b] * z[..., None]
+            if gv is not None:
+                np.matmul(_swap(self.ed[a:b]), gz, out=gv[a:b])
+            if not need_scores:
+                return 0.0
+            e = self.e[a:b]
             # dp = z * dL/dP; the softmax backward in terms of e and z.
-            dp = gz @ _swap(self.v)
+            dp = np.matmul(gz, _swap(self.v[a:b]), out=scratch("attention_dp", e.shape, e.dtype))
             if self.drop is not None:
-                dp *= self.drop
-            dp -= (_row_dots(dp, self.e) * self.z)[..., None]
-            dp *= self.e
+                dp *= self.drop[a:b]
+            dp -= (_row_dots(dp, e) * z)[..., None]
+            dp *= e
+            partial = 0.0
             if need_q or need_scale:
-                dsk = dp @ self.k
-                if need_q:
-                    gq = dsk * self.sc
+                dsk = dp @ self.k[a:b]
+                if gq is not None:
+                    np.multiply(dsk, self.sc, out=gq[a:b])
                 if need_scale:
-                    gs = _row_dots(self.q, dsk).sum()
-            if need_k:
-                gk = _swap(dp) @ self.qs
-        return gq, gk, gv, gs
+                    partial = float(_row_dots(self.q[a:b], dsk).sum())
+            if gk is not None:
+                np.matmul(_swap(dp), self.qs[a:b], out=gk[a:b])
+            return partial
+
+        partials = map_chunks(chunk, len(g), self._bytes_per_item, 2 * self._flops)
+        grads = [None if x is None else (x[0] if self.squeeze else x) for x in (gq, gk, gv)]
+        gs = sum(partials) if need_scale else None
+        return grads[0], grads[1], grads[2], gs
 
 
 def multi_head_self_attention(

@@ -114,6 +114,31 @@ def test_scaled_dot_product_attention_rows_far_below_their_bound(float64):
     )
 
 
+def test_chunked_parallel_attention_equals_inline():
+    from engine.ops import batch_parallel
+
+    q, k, v = data(24, 4, 40, 16), data(24, 4, 50, 16), data(24, 4, 50, 8)
+    mask = padding_mask(rng.integers(1, 51, 24), 50)[:, None, None, :]
+    g = data(24, 4, 40, 8)
+    results = []
+    original = batch_parallel.num_workers()
+    for workers in (max(2, original), 1):
+        batch_parallel.set_num_workers(workers)
+        try:
+            tensors = [Tensor(a) for a in (q, k, v)]
+            with GradientTape() as tape:
+                tape.watch(tensors)
+                out = attn_ops.scaled_dot_product_attention(
+                    *tensors, mask=mask, dropout_rate=0.2, seed_generator=SeedGenerator(1)
+                )
+                total = ops.sum(ops.multiply(out, g))
+            results.append([out.numpy(), *tape.gradient(total, tensors)])
+        finally:
+            batch_parallel.set_num_workers(original)
+    for parallel, inline in zip(*results):
+        np.testing.assert_allclose(parallel, inline, rtol=1e-6, atol=1e-7)
+
+
 def test_attention_ops_gradients(float64):
     s, v = data(2, 4, 6), data(2, 6, 3)
     mask = padding_mask([3, 6], 6)[:, None, :]
