@@ -735,17 +735,26 @@ def gru(
     )
 
 
-def _gru_gate_derivatives(
+def _gru_derivative(
     act: _Activation,
     ract: _Activation,
     gates: np.ndarray,
     pre: np.ndarray | None,
     units: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    fast: bool,
+) -> np.ndarray:
+    """The local derivative of every gate column: `z, r` then the candidate."""
     s2 = 2 * units
-    d_zr = ract.derivative(None if pre is None else pre[..., :s2], gates[..., :s2])
-    d_h = act.derivative(None if pre is None else pre[..., s2:], gates[..., s2:])
-    return d_zr, d_h
+    if fast:
+        # s (1 - s) in two contiguous passes, then the tanh column's 1 - c**2.
+        deriv = np.subtract(1, gates)
+        deriv *= gates
+        deriv[..., s2:] = act.derivative(None, gates[..., s2:])
+        return deriv
+    deriv = np.empty_like(gates)
+    deriv[..., :s2] = ract.derivative(None if pre is None else pre[..., :s2], gates[..., :s2])
+    deriv[..., s2:] = act.derivative(None if pre is None else pre[..., s2:], gates[..., s2:])
+    return deriv
 
 
 def _gru_reset_after(
@@ -777,6 +786,7 @@ def _gru_reset_after(
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
     hh_all = np.empty((steps, batch, units), seq.dtype)
+    diff = np.empty((steps, batch, units), seq.dtype)  # h_prev - candidate: dh/dz
     rec = np.empty((batch, 3 * units), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
     for t in range(steps):
@@ -802,8 +812,8 @@ def _gru_reset_after(
         if pre is not None:
             pre[t, :, s2:] = hc
         act.apply(hc, hc)
-        np.subtract(h_all[t], hc, out=tmp)
-        tmp *= a[:, :units]
+        np.subtract(h_all[t], hc, out=diff[t])
+        np.multiply(diff[t], a[:, :units], out=tmp)
         np.add(hc, tmp, out=h_all[t + 1])
         seq.hold_rows(t, h_all[t + 1], h_all[t])
 
@@ -811,37 +821,37 @@ def _gru_reset_after(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
     ) -> tuple[Any, ...]:
         (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
-        z, rg, hc = (gates[..., k * units : (k + 1) * units] for k in range(3))
-        d_zr, d_h = _gru_gate_derivatives(act, ract, gates, pre, units)
-        p_h = (1 - z) * d_h
+        z, rg = gates[..., :units], gates[..., units:s2]
+        deriv = _gru_derivative(act, ract, gates, pre, units, fast)
         if seq.mask is not None:
-            p_h *= seq.maskf
-        p3 = np.empty((steps, batch, 3, units), seq.dtype)
-        np.subtract(h_all[:-1], hc, out=p3[:, :, 0])
-        p3[:, :, 0] *= d_zr[..., :units]
-        if seq.mask is not None:
-            p3[:, :, 0] *= seq.maskf
-        np.multiply(p_h, hh_all, out=p3[:, :, 1])
-        p3[:, :, 1] *= d_zr[..., units:]
-        np.multiply(p_h, rg, out=p3[:, :, 2])
+            deriv *= seq.maskf
         z_keep = z if seq.mask is None else np.where(seq.hold, 1, z)
+        d3 = deriv.reshape(steps, batch, 3, units)
+        # Recurrent side: [dz, dr, d(h R_h + b_rh)]; the input side differs in the last block.
         drec = np.empty((steps, batch, 3 * units), seq.dtype)
         d4 = drec.reshape(steps, batch, 3, units)
-        dh_steps = np.empty((steps, batch, units), seq.dtype)
+        d_cand = np.empty((steps, batch, units), seq.dtype)
         rt = np.ascontiguousarray(rk.T)
+        dense = outputs[0]
         for t in range(steps - 1, -1, -1):
-            dh += dys[t]
-            dh_steps[t] = dh
-            np.multiply(dh[:, None, :], p3[t], out=d4[t])
-            back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
+            if dense or t == steps - 1:
+                dh += dys[t]
             np.multiply(dh, z_keep[t], out=tmp)
+            dc = d_cand[t]
+            np.subtract(dh, tmp, out=dc)
+            dc *= d3[t, :, 2]
+            np.multiply(dh, diff[t], out=d4[t, :, 0])
+            np.multiply(dc, hh_all[t], out=d4[t, :, 1])
+            d4[t, :, :2] *= d3[t, :, :2]
+            np.multiply(dc, rg[t], out=d4[t, :, 2])
+            back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
             back += tmp
             dh = back
         drk = _rec_weight_grad(h_all[:-1], rk, seq.rmask, drec) if n[3] else None
         need_bias = b is not None and n[4]
         d_rec_bias = drec.sum(axis=(0, 1)) if need_bias else None
         # The input side sees the candidate's preactivation gradient, not r times it.
-        np.multiply(dh_steps, p_h, out=drec[..., s2:])
+        drec[..., s2:] = d_cand
         dbias = np.stack([drec.sum(axis=(0, 1)), d_rec_bias]) if need_bias else None
         return _gradients(seq, n, drec, [dh], drk, dbias)
 
@@ -908,7 +918,8 @@ def _gru_reset_before(
     ) -> tuple[Any, ...]:
         (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
         z, rg, hc = (gates[..., k * units : (k + 1) * units] for k in range(3))
-        d_zr, d_h = _gru_gate_derivatives(act, ract, gates, pre, units)
+        deriv = _gru_derivative(act, ract, gates, pre, units, fast)
+        d_zr, d_h = deriv[..., :s2], deriv[..., s2:]
         p_h = (1 - z) * d_h
         p_z = (h_all[:-1] - hc) * d_zr[..., :units]
         # d(r * h_masked)/dr is h_masked; d/dh is r * mask.
