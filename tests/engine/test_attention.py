@@ -252,7 +252,9 @@ def test_attention_values_match_formula():
     expected = np.exp(logits - logits.max(-1, keepdims=True))
     expected /= expected.sum(-1, keepdims=True)
     np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(out.numpy(), (expected @ v) * q_mask[..., None], rtol=1e-5)
+    np.testing.assert_allclose(
+        out.numpy(), (expected @ v) * q_mask[..., None], rtol=1e-5, atol=1e-6
+    )
     fused = layer([q, v, k], mask=[q_mask, v_mask])
     np.testing.assert_allclose(fused.numpy(), out.numpy(), rtol=1e-5, atol=1e-6)
     assert fused.dtype == np.float32
