@@ -122,6 +122,12 @@ class Worker:
                     if not self.store.worker_heartbeat(self.worker_id):
                         logger.info("worker %s was stopped from elsewhere", self.worker_id)
                         self._on_signal(signal.SIGTERM, None)
+                    # A child that is still importing or loading data has not beaten
+                    # yet; while its process lives, its run is alive. If this worker
+                    # dies, the beats stop and so does the child (it dies with us).
+                    for child in self.children.values():
+                        if child.process.poll() is None:
+                            self.store.heartbeat(child.run_id)
                     last_beat = now
                 if now - last_stale_check >= 5.0:
                     self.store.interrupt_stale_runs(self.stale_timeout)
