@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, RowMapping, Select, select, update
+from sqlalchemy import ColumnElement, Engine, Select, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,34 +103,36 @@ def resolve_in(session: Session, ref: int | str) -> int:
     return run_id
 
 
-# Every runs column but the spec: listings of 10,000 runs stay light.
-RUN_COLUMNS = tuple(c for c in Run.__table__.c if c.name != "spec")
+def run_record(row: Sequence[Any]) -> RunRecord:
+    """A detached record from a row of `run_select()`, built positionally.
 
-
-def run_record(row: RowMapping, *, with_spec: bool = True) -> RunRecord:
-    """A detached record from a row holding the runs columns and `experiment` (its name).
+    Positional construction keeps listing 10,000 runs fast (no per-row mapping).
 
     Args:
-        row: a result row mapping from a query selecting `RUN_COLUMNS` (plus
-            `Run.spec` when `with_spec`) and `Experiment.name.label("experiment")`.
-        with_spec: whether the row carries the spec.
+        row: a result row whose first columns are those of `run_select()`.
     """
-    values = {c.name: row[c.name] for c in RUN_COLUMNS}
-    return RunRecord(
-        experiment=row["experiment"], spec=row["spec"] if with_spec else None, **values
-    )
+    return RunRecord(*row[:_RECORD_WIDTH])
 
 
 def run_select(*, with_spec: bool = True) -> Select[Any]:
-    """A select of the runs columns joined to their experiment's name, for `run_record`.
+    """Runs joined to their experiment's name, one column per `RunRecord` field in order.
 
     Args:
-        with_spec: also select the spec JSON.
+        with_spec: select the spec JSON; without it listings stay light and the
+            records' `spec` is None.
     """
-    columns: list[Any] = [*RUN_COLUMNS, Experiment.name.label("experiment")]
-    if with_spec:
-        columns.append(Run.spec)
+    columns = []
+    for name in RunRecord._fields:
+        if name == "experiment":
+            columns.append(Experiment.name.label("experiment"))
+        elif name == "spec" and not with_spec:
+            columns.append(null().label("spec"))
+        else:
+            columns.append(Run.__table__.c[name])
     return select(*columns).join_from(Run, Experiment, Run.experiment_id == Experiment.id)
+
+
+_RECORD_WIDTH = len(RunRecord._fields)
 
 
 def require_run(session: Session, run_id: int) -> None:
@@ -153,7 +155,7 @@ def load_run(session: Session, run_id: int) -> RunRecord:
         session: an open session.
         run_id: the run's id.
     """
-    row = session.execute(run_select().where(Run.id == run_id)).mappings().first()
+    row = session.execute(run_select().where(Run.id == run_id)).first()
     if row is None:
         raise RunNotFoundError(
             f"no run has id {run_id}; `kerastui runs` lists the runs in this database"

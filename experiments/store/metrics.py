@@ -40,7 +40,9 @@ from experiments.store.records import MetricPoint, MetricRow, MetricSummaryRecor
 _METRIC_TABLE = Metric.__table__
 # The metric columns in `MetricPoint` field order: rows become points positionally,
 # which is several times faster than through mappings for 100,000-row histories.
-_POINT = tuple(_METRIC_TABLE.c[name] for name in MetricPoint.__dataclass_fields__)
+_POINT = tuple(_METRIC_TABLE.c[name] for name in MetricPoint._fields)
+_SUMMARIES = MetricSummary.__table__
+_SUMMARY_FIELDS = tuple(_SUMMARIES.c[name] for name in MetricSummaryRecord._fields)
 
 
 class MetricsMixin(StoreCore):
@@ -208,32 +210,43 @@ class MetricsMixin(StoreCore):
         return self.summaries_for([run_id], kind=kind)[run_id]
 
     def summaries_for(
-        self, run_ids: Iterable[int], *, kind: str = "epoch"
+        self,
+        run_ids: Iterable[int] | None = None,
+        *,
+        keys: Sequence[str] | None = None,
+        kind: str = "epoch",
     ) -> dict[int, dict[str, MetricSummaryRecord]]:
         """The summaries of several runs at once: `{run_id: {key: summary}}`.
 
         Args:
-            run_ids: the runs' ids.
+            run_ids: the runs' ids; every run's when None (a table of all runs
+                reads them in one query).
+            keys: only these metrics; all when None.
             kind: "epoch" or "batch".
 
         Example:
             >>> store.summaries_for([11, 12])[11]["loss"].final_value
             0.31
         """
-        ids = list(run_ids)
-        result: dict[int, dict[str, MetricSummaryRecord]] = {i: {} for i in ids}
+        base = (
+            select(*_SUMMARY_FIELDS)
+            .where(_SUMMARIES.c.kind == _check_kind(kind))
+            .order_by(_SUMMARIES.c.run_id, _SUMMARIES.c.key)
+        )
+        if keys is not None:
+            base = base.where(_SUMMARIES.c.key.in_(list(keys)))
+        ids = None if run_ids is None else list(run_ids)
+        statements = (
+            [base]
+            if ids is None
+            else [base.where(_SUMMARIES.c.run_id.in_(chunk)) for chunk in chunks(ids)]
+        )
+        result: dict[int, dict[str, MetricSummaryRecord]] = {i: {} for i in ids or ()}
         with self._read() as session:
-            for chunk in chunks(ids):
-                rows = session.scalars(
-                    select(MetricSummary)
-                    .where(
-                        MetricSummary.run_id.in_(chunk),
-                        MetricSummary.kind == _check_kind(kind),
-                    )
-                    .order_by(MetricSummary.run_id, MetricSummary.key)
-                )
-                for summary in rows:
-                    result[summary.run_id][summary.key] = _summary_record(summary)
+            for statement in statements:
+                for row in session.execute(statement).all():
+                    summary = MetricSummaryRecord(*row)
+                    result.setdefault(summary.run_id, {})[summary.key] = summary
         return result
 
     def metric_keys(self, *, kind: str = "epoch", experiment: str | None = None) -> list[str]:
@@ -318,8 +331,7 @@ class MetricsMixin(StoreCore):
             order = (value.asc(), MetricSummary.run_id.asc())
         statement = statement.order_by(*order).limit(limit)
         with self._read() as session:
-            rows = session.execute(statement).mappings().all()
-            return [(run_record(row, with_spec=False), row["metric_value"]) for row in rows]
+            return [(run_record(row), row[-1]) for row in session.execute(statement).all()]
 
     def rewind_run(self, run_id: int, epoch: int) -> None:
         """Forget everything a run recorded after `epoch` (to resume from that epoch's checkpoint).
@@ -477,7 +489,6 @@ def _summarise(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, str], _Summary]
     return {slot: _Summary.of(slot[1], group) for slot, group in groups.items()}
 
 
-_SUMMARIES = MetricSummary.__table__
 _SUMMARY_UPDATE = (
     update(_SUMMARIES)
     .where(
@@ -539,22 +550,6 @@ def _recompute_summaries(session: Session, run_id: int) -> None:
             insert(_SUMMARIES),
             [s.as_values(run_id, kind, key) for (kind, key), s in summaries.items()],
         )
-
-
-def _summary_record(summary: MetricSummary) -> MetricSummaryRecord:
-    return MetricSummaryRecord(
-        run_id=summary.run_id,
-        kind=summary.kind,
-        key=summary.key,
-        direction=summary.direction,
-        count=summary.count,
-        final_value=summary.final_value,
-        final_epoch=summary.final_epoch,
-        final_step=summary.final_step,
-        best_value=summary.best_value,
-        best_epoch=summary.best_epoch,
-        best_step=summary.best_step,
-    )
 
 
 def _check_kind(kind: str) -> str:

@@ -1,14 +1,16 @@
 """Plain, immutable records the store returns: detached from any session or thread.
 
 A UI thread worker can hand them to the event loop; nothing in them touches
-the database again.
+the database again. The records a listing returns by the ten thousand (runs,
+metric points, summaries) are named tuples: built positionally from result
+rows, they cost a fraction of a frozen dataclass.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 MetricKind = Literal["epoch", "batch"]
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "interrupted"})
@@ -39,8 +41,7 @@ class MetricRow:
     wall_time: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MetricPoint:
+class MetricPoint(NamedTuple):
     """One stored metric row, with its id for incremental reads.
 
     Example:
@@ -58,8 +59,7 @@ class MetricPoint:
     wall_time: float
 
 
-@dataclass(frozen=True, slots=True)
-class MetricSummaryRecord:
+class MetricSummaryRecord(NamedTuple):
     """Final and best value of one metric of one run, with the epoch and step of each.
 
     Example:
@@ -96,8 +96,7 @@ class ExperimentRecord:
     run_count: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """Everything the `runs` table holds about one run, plus its experiment's name.
 
     `spec` is None in listings made without `with_spec=True`.

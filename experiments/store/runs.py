@@ -289,8 +289,7 @@ class RunsMixin(StoreCore):
         if limit is not None:
             statement = statement.limit(limit)
         with self._read() as session:
-            rows = session.execute(statement).mappings().all()
-            return [run_record(row, with_spec=with_spec) for row in rows]
+            return [run_record(row) for row in session.execute(statement).all()]
 
     def count_runs(
         self,

@@ -140,6 +140,9 @@ def test_histories_and_epoch_table(store: Store) -> None:
     assert set(curves[a]) == {"loss"}
     assert store.metric_keys() == ["loss", "val_loss"]
     assert store.summaries_for([a, b])[b]["loss"].final_value == 0.8
+    everything = store.summaries_for()
+    assert set(everything) == {a, b} and set(everything[a]) == {"loss", "val_loss"}
+    assert set(store.summaries_for(keys=["val_loss"])[a]) == {"val_loss"}
 
 
 def test_rewind_forgets_later_epochs_and_recomputes(store: Store) -> None:
