@@ -11,6 +11,11 @@ a `Case` and appending it there):
 - lstm: Embedding(20000, 128) -> LSTM(64) -> Dense(1, sigmoid) on length-100
   sequences, batch 64, binary crossentropy, Adam.
 - gru: the same with GRU(64) (`reset_after=True`, which matches torch.nn.GRU).
+- transformer: Embedding(20000, 64) -> a Transformer encoder block
+  (MultiHeadAttention(4 heads, key_dim 16) + residual + LayerNormalization,
+  Dense(128, relu) -> Dense(64) + residual + LayerNormalization) ->
+  GlobalAveragePooling1D -> Dense(1, sigmoid); the twin uses
+  torch.nn.MultiheadAttention and LayerNorm(eps=1e-3) like Keras.
 
 Run: python tests/benchmarks/bench_rnn.py [--rounds 5] [--samples 2560] [--case lstm]
 Single-threaded comparison (fairer on a busy machine, where threaded BLAS calls
@@ -130,6 +135,88 @@ def gru_case(samples: int, batch: int) -> Case:
     )
 
 
+HEADS, KEY_DIM, DIM, FF = 4, 16, 64, 128
+
+
+def _engine_transformer(x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    import engine
+    from engine import layers
+
+    engine.utils.set_random_seed(0)
+    inputs = engine.Input((LENGTH,), dtype="int64")
+    h = layers.Embedding(VOCAB, DIM)(inputs)
+    attended = layers.MultiHeadAttention(HEADS, KEY_DIM)(h, h)
+    h = layers.LayerNormalization()(layers.Add()([h, attended]))
+    ff = layers.Dense(DIM)(layers.Dense(FF, activation="relu")(h))
+    h = layers.LayerNormalization()(layers.Add()([h, ff]))
+    outputs = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(h))
+    model = engine.Model(inputs, outputs)
+    model.compile(optimizer=engine.optimizers.Adam(1e-3), loss="binary_crossentropy")
+
+    def epoch() -> float:
+        history = model.fit(x, y[:, None], batch_size=batch, epochs=1, verbose=0)
+        return float(history.history["loss"][-1])
+
+    return epoch
+
+
+def _torch_transformer(x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    import torch
+
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = torch.nn.Embedding(VOCAB, DIM)
+            self.attention = torch.nn.MultiheadAttention(DIM, HEADS, batch_first=True)
+            # Keras's LayerNormalization epsilon is 1e-3.
+            self.norm1 = torch.nn.LayerNorm(DIM, eps=1e-3)
+            self.ff1 = torch.nn.Linear(DIM, FF)
+            self.ff2 = torch.nn.Linear(FF, DIM)
+            self.norm2 = torch.nn.LayerNorm(DIM, eps=1e-3)
+            self.dense = torch.nn.Linear(DIM, 1)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            h = self.embedding(ids)
+            attended, _ = self.attention(h, h, h, need_weights=False)
+            h = self.norm1(h + attended)
+            h = self.norm2(h + self.ff2(torch.relu(self.ff1(h))))
+            return torch.sigmoid(self.dense(h.mean(dim=1)))
+
+    model = Net()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.BCELoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)[:, None]
+    n = len(xt)
+
+    def epoch() -> float:
+        perm = torch.randperm(n)
+        total = 0.0
+        for start in range(0, n, batch):
+            idx = perm[start : start + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        return total / n
+
+    return epoch
+
+
+def transformer_case(samples: int, batch: int) -> Case:
+    x, y = text_data(samples)
+    return Case(
+        "transformer",
+        f"Embedding({VOCAB}, {DIM}) -> MultiHeadAttention({HEADS}, {KEY_DIM}) + residual + "
+        f"LayerNormalization -> Dense({FF}, relu) -> Dense({DIM}) + residual + "
+        f"LayerNormalization -> GlobalAveragePooling1D -> Dense(1, sigmoid), length {LENGTH}",
+        _engine_transformer(x, y, batch),
+        _torch_transformer(x, y, batch),
+    )
+
+
 def run_case(case: Case, rounds: int, samples: int) -> float:
     """Warm both up, time `rounds` alternating epochs, print the result and return the ratio."""
     import torch
@@ -160,6 +247,7 @@ def run_case(case: Case, rounds: int, samples: int) -> float:
 CASES: list[Callable[[int, int], Case]] = [
     lstm_case,
     gru_case,
+    transformer_case,
 ]
 
 
