@@ -221,6 +221,7 @@ def _die_with_parent(parent_pid: int) -> None:
 def run_child(run_id: int, url: str, worker_id: str, parent_pid: int) -> int:
     """Execute one claimed run; SIGTERM/SIGINT end it `interrupted` after a checkpoint."""
     _die_with_parent(parent_pid)
+    from experiments.liveness import keep_alive
     from experiments.runner import execute_run
     from experiments.tracking import RunInterrupted
 
@@ -232,7 +233,8 @@ def run_child(run_id: int, url: str, worker_id: str, parent_pid: int) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
     store = open_store(url)
-    record = execute_run(run_id, store, worker_id=worker_id)
+    with keep_alive(store, run_id):
+        record = execute_run(run_id, store, worker_id=worker_id)
     return 0 if record.status in ("completed", "cancelled", "interrupted") else 3
 
 

@@ -65,6 +65,8 @@ def describe(exc: BaseException) -> str | None:
             "to check it"
         )
     if isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
+        if exc.strerror is None:
+            return _sentence(str(exc))
         where = f" {exc.filename!s}" if exc.filename else ""
         return _sentence(f"cannot use{where}: {exc.strerror}; check the path and its permissions")
     if isinstance(exc, ValueError):

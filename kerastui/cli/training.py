@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from experiments.liveness import keep_alive
 from experiments.runner import execute_run
 from experiments.spec import load_spec, parse_overrides
 from experiments.store import Store
@@ -56,7 +57,8 @@ def run_foreground(store: Store, run_id: int) -> int:
     )
     progress = RunProgress(console)
     try:
-        record = execute_run(run_id, store, callbacks=[progress], verbose=0)
+        with keep_alive(store, run_id):
+            record = execute_run(run_id, store, callbacks=[progress], verbose=0)
     except KeyboardInterrupt:
         progress.close()
         err_console.print(
