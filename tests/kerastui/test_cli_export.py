@@ -15,15 +15,15 @@ def test_export_each_format(trained, cli):
     for fmt in ("csv", "json", "md"):
         result = cli("export", "1", "2", "--format", fmt, "--output", f"runs.{fmt}")
         assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(open(trained / "runs.csv")))
+    rows = list(csv.DictReader((trained / "runs.csv").read_text().splitlines()))
     assert [r["id"] for r in rows] == ["1", "2"]
-    assert json.load(open(trained / "runs.json"))[0]["status"] == "completed"
+    assert json.loads((trained / "runs.json").read_text())[0]["status"] == "completed"
     assert (trained / "runs.md").read_text().startswith("| id |")
 
 
 def test_export_history_is_long_form(trained, cli):
     assert cli("export-history", "1", "--output", "h.csv").exit_code == 0
-    rows = list(csv.DictReader(open(trained / "h.csv")))
+    rows = list(csv.DictReader((trained / "h.csv").read_text().splitlines()))
     assert {r["key"] for r in rows} >= {"loss", "val_loss"}
     assert sorted({r["epoch"] for r in rows}) == ["1", "2"]
 
