@@ -1,0 +1,1 @@
+"""The dashboard's screens: runs, run detail, compare, launch, help, prompts."""

@@ -1,0 +1,284 @@
+"""The dashboard: every run in a table, a filter box, and the selected run's live curves."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from experiments.filters import FilterError, parse_filter
+from kerastui.tui.formatting import COLUMNS, METRIC_COLUMNS, run_cells, sort_values
+from kerastui.tui.widgets import LivePanel
+
+# A poll asks for runs changed since the last one minus this overlap, so a
+# write committed with a slightly older timestamp during the poll is not missed.
+_OVERLAP = dt.timedelta(seconds=5)
+
+
+@dataclass
+class RunsLoaded(Message):
+    """Runs (and their summaries) read by a refresh, plus the worker status."""
+
+    runs: list[Any]
+    summaries: dict[int, dict[str, Any]]
+    full: bool
+    polled_at: dt.datetime
+    workers: int = 0
+    slots: int = 0
+    queued: int = 0
+    present: set[int] | None = field(default=None)
+
+
+class DashboardScreen(Screen):
+    """All runs, newest first, refreshed live; keys act on the highlighted or marked runs.
+
+    Example:
+        >>> app.push_screen(DashboardScreen())
+    """
+
+    BINDINGS = [
+        Binding("q", "app.quit", "Quit"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("slash", "focus_filter", "Filter", key_display="/"),
+        Binding("enter", "open_detail", "Detail", show=True),
+        Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
+        Binding("x", "cancel_run", "Cancel"),
+        Binding("R", "resume_run", "Resume", key_display="R"),
+        Binding("l", "launch", "Launch"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("t", "app.toggle_theme", "Theme"),
+        Binding("escape", "focus_table", "Table", show=False),
+    ]
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self.where: Any = None
+        self.marked: set[int] = set()
+        self.values: dict[int, dict[str, Any]] = {}
+        self.records: dict[int, Any] = {}
+        self.last_poll: dt.datetime | None = None
+        self.sort_column: str = "id"
+        self.sort_reverse = True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder='/ filter: status = "running" and metrics.val_accuracy > 0.9', id="filter"
+        )
+        with Horizontal(id="dash-body"):
+            yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="live"):
+                yield LivePanel(interval=self.interval, id="live-panel")
+        yield Static("", id="dash-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+        self.load(full=True)
+        self.set_interval(self.interval, self.tick)
+
+    # Reading (thread workers) -----------------------------------------------------------
+
+    def tick(self) -> None:
+        """A timer tick: read only the runs changed since the last poll."""
+        self.load(full=False)
+
+    @work(thread=True, exclusive=True, group="dashboard-load")
+    def load(self, full: bool) -> None:
+        """Read runs (all, or those changed since the last poll) and post them."""
+        store = self.app.store  # type: ignore[attr-defined]
+        since = None if full or self.last_poll is None else self.last_poll - _OVERLAP
+        polled_at = dt.datetime.now(dt.UTC)
+        try:
+            runs = store.list_runs(where=self.where, updated_since=since)
+            ids = [r.id for r in runs]
+            if full:
+                summaries = store.summaries_for(None, keys=list(METRIC_COLUMNS))
+            else:
+                summaries = store.summaries_for(ids, keys=list(METRIC_COLUMNS)) if ids else {}
+            workers = store.list_workers(alive_only=True)
+            queued = store.queue_length()
+        except Exception as err:  # any database failure: tell, keep the table as it is
+            self.app.call_from_thread(self.app.notify, f"database error: {err}", severity="error")
+            return
+        self.post_message(
+            RunsLoaded(
+                runs=runs,
+                summaries=summaries,
+                full=full,
+                polled_at=polled_at,
+                workers=len(workers),
+                slots=sum(w.slots for w in workers),
+                queued=queued,
+            )
+        )
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        table = self.query_one("#runs", DataTable)
+        self.last_poll = message.polled_at
+        if message.full:
+            table.clear()
+            self.values, self.records = {}, {}
+            rows = []
+            for run in message.runs:
+                summaries = message.summaries.get(run.id, {})
+                self.records[run.id] = run
+                self.values[run.id] = sort_values(run, summaries)
+                rows.append(self._cells(run, summaries))
+            for run, cells in zip(message.runs, rows):
+                table.add_row(*cells, key=str(run.id))
+            if self.sort_column != "id" or not self.sort_reverse:
+                self._sort()
+        else:
+            added = False
+            for run in message.runs:
+                summaries = message.summaries.get(run.id, {})
+                cells = self._cells(run, summaries)
+                self.records[run.id] = run
+                self.values[run.id] = sort_values(run, summaries)
+                if str(run.id) in table.rows:
+                    for (key, _), cell in zip(COLUMNS, cells):
+                        table.update_cell(str(run.id), key, cell)
+                else:
+                    table.add_row(*cells, key=str(run.id))
+                    added = True
+            if added:
+                self._sort()
+        self.app.sub_title = (
+            f"workers {message.workers} alive ({message.slots} slots) · "
+            f"queue {message.queued} · runs {table.row_count}"
+        )
+        self._follow_cursor()
+
+    def _cells(self, run: Any, summaries: dict[str, Any]) -> tuple[Any, ...]:
+        cells = run_cells(run, summaries)
+        if run.id in self.marked:
+            return ("*" + cells[0], *cells[1:])
+        return cells
+
+    # Sorting and filtering --------------------------------------------------------------
+
+    def _sort(self) -> None:
+        column, reverse = self.sort_column, self.sort_reverse
+
+        def key(id_cell: str) -> tuple[bool, Any]:
+            value = self.values.get(int(id_cell.lstrip("*")), {}).get(column)
+            # Missing values last in both directions.
+            return (value is not None) if reverse else (value is None), value or 0
+
+        self.query_one("#runs", DataTable).sort("id", key=key, reverse=reverse)
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort the table by a column key (a second call on the same column flips it)."""
+        if reverse is None:
+            reverse = not self.sort_reverse if column == self.sort_column else column != "name"
+        self.sort_column, self.sort_reverse = column, reverse
+        self._sort()
+        arrow = "↓" if reverse else "↑"
+        self.query_one("#dash-status", Static).update(f"sorted by {column} {arrow}")
+
+    def action_cycle_sort(self) -> None:
+        keys = [key for key, _ in COLUMNS]
+        self.sort_by(keys[(keys.index(self.sort_column) + 1) % len(keys)])
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self.sort_by(str(event.column_key.value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.apply_filter(event.value)
+
+    def apply_filter(self, expression: str) -> bool:
+        """Show only runs matching `expression`; an invalid one is reported and changes nothing."""
+        text = expression.strip()
+        try:
+            where = parse_filter(text) if text else None
+        except FilterError as err:
+            self.app.notify(str(err), title="invalid filter", severity="error")
+            return False
+        self.where = where
+        self.query_one("#dash-status", Static).update(f"filter: {text}" if text else "")
+        self.load(full=True)
+        self.query_one("#runs", DataTable).focus()
+        return True
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one("#runs", DataTable).focus()
+
+    def action_refresh(self) -> None:
+        self.load(full=True)
+
+    # Selection and actions --------------------------------------------------------------
+
+    def selected_run_id(self) -> int | None:
+        """The id of the highlighted run, or None when the table is empty."""
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(str(key.value))
+
+    def _follow_cursor(self) -> None:
+        run_id = self.selected_run_id()
+        run = self.records.get(run_id) if run_id is not None else None
+        title = f"#{run.id} {run.name} · {run.status}" if run else ""
+        self.query_one(LivePanel).follow(run_id, title)
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._follow_cursor()
+
+    @on(DataTable.RowSelected, "#runs")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_detail()
+
+    def action_open_detail(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.app.open_detail(run_id)  # type: ignore[attr-defined]
+
+    def action_mark(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is None:
+            return
+        self.marked.symmetric_difference_update({run_id})
+        table = self.query_one("#runs", DataTable)
+        table.update_cell(str(run_id), "id", ("*" if run_id in self.marked else "") + str(run_id))
+        table.move_cursor(row=table.cursor_row + 1)
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.app.notify("mark two or more runs with space to compare them", severity="warning")
+            return
+        self.app.open_compare(sorted(self.marked))  # type: ignore[attr-defined]
+
+    def action_cancel_run(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.app.cancel_run(run_id)  # type: ignore[attr-defined]
+
+    def action_resume_run(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.app.resume_run(run_id)  # type: ignore[attr-defined]
+
+    def action_launch(self) -> None:
+        self.app.open_launch()  # type: ignore[attr-defined]

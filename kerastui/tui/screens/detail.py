@@ -1,0 +1,261 @@
+"""A run's detail: every curve, params, layer norms, checkpoints, logs, error; actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from experiments.export import export_model
+from kerastui.tui.formatting import duration_seconds, duration_text, metric_text, status_text
+from kerastui.tui.screens.prompt import ConfirmScreen, PromptScreen
+from kerastui.tui.widgets import LineChart, Series
+
+
+@dataclass
+class RunDetails(Message):
+    """Everything the detail screen shows about one run."""
+
+    run: Any
+    history: dict[str, list[Any]]
+    params: dict[str, Any]
+    layer_stats: list[Any]
+    checkpoints: list[Any]
+    logs: list[Any]
+    tags: dict[str, str]
+    notes: list[Any]
+
+
+class DetailScreen(Screen):
+    """One run: curves for every metric, params, layer norms, checkpoints, logs, error.
+
+    Args:
+        run_id: the run's id.
+        interval: seconds between refreshes while the run is active.
+
+    Example:
+        >>> app.push_screen(DetailScreen(12))
+    """
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("x", "cancel_run", "Cancel"),
+        Binding("R", "resume_run", "Resume", key_display="R"),
+        Binding("e", "export", "Export model"),
+        Binding("g", "tag", "Tag"),
+        Binding("n", "note", "Note"),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+    ]
+
+    def __init__(self, run_id: int, interval: float = 1.0) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.interval = interval
+        self.run: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="detail"):
+            yield Static(f"run {self.run_id}", id="detail-title")
+            yield Static("", id="detail-error")
+            yield Static("[b]Curves[/b]")
+            yield VerticalScroll(id="detail-charts")
+            yield Static("[b]Hyperparameters[/b]")
+            yield DataTable(id="detail-params", show_cursor=False)
+            yield Static("[b]Layer norms per epoch[/b] (weight norm / gradient norm)")
+            yield DataTable(id="detail-layers", show_cursor=False)
+            yield Static("[b]Checkpoints[/b]")
+            yield DataTable(id="detail-checkpoints", show_cursor=False)
+            yield Static("[b]Tags and notes[/b]")
+            yield Static("", id="detail-notes")
+            yield Static("[b]Logs[/b]")
+            yield Static("", id="detail-logs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.set_interval(self.interval, self._tick)
+
+    def _tick(self) -> None:
+        if self.run is not None and self.run.status in ("queued", "running"):
+            self.load()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="detail-load")
+    def load(self) -> None:
+        """Read the run's details in a thread and post them."""
+        store = self.app.store  # type: ignore[attr-defined]
+        try:
+            details = RunDetails(
+                run=store.get_run(self.run_id),
+                history=store.metric_history(self.run_id),
+                params=store.run_params(self.run_id),
+                layer_stats=store.layer_stats(self.run_id),
+                checkpoints=store.list_checkpoints(self.run_id),
+                logs=store.logs(self.run_id),
+                tags=store.tags(self.run_id),
+                notes=store.notes(self.run_id),
+            )
+        except Exception as err:  # a deleted run or a database failure: tell, keep running
+            self.app.call_from_thread(self.app.notify, f"database error: {err}", severity="error")
+            return
+        self.post_message(details)
+
+    def on_run_details(self, message: RunDetails) -> None:
+        run = self.run = message.run
+        title = Text.assemble(
+            (f"#{run.id} {run.name}", "bold"),
+            f"  {run.experiment}  ",
+            status_text(run.status),
+            f"  epoch {run.epochs_done}/{run.epochs_total or '?'}",
+            f"  {duration_text(duration_seconds(run))}  attempt {run.attempt}",
+        )
+        self.query_one("#detail-title", Static).update(title)
+        error = ""
+        if run.error:
+            error = f"[b red]error:[/] {Text(run.error).plain}\n{Text(run.traceback or '').plain}"
+        self.query_one("#detail-error", Static).update(Text.from_markup(error) if error else "")
+        self._show_charts(message.history)
+        self._fill(
+            "#detail-params",
+            ("param", "value"),
+            [(k, str(v)) for k, v in sorted(message.params.items())],
+        )
+        self._show_layers(message.layer_stats)
+        self._fill(
+            "#detail-checkpoints",
+            ("epoch", "step", "size", "best", "last", "monitor"),
+            [
+                (
+                    str(c.epoch),
+                    str(c.step),
+                    f"{c.size_bytes / 1024:.0f} KiB",
+                    "yes" if c.is_best else "",
+                    "yes" if c.is_last else "",
+                    f"{c.monitor or ''} {metric_text(c.monitor_value)}",
+                )
+                for c in message.checkpoints
+            ],
+        )
+        tags = ", ".join(f"{k}={v}" if v else k for k, v in message.tags.items()) or "no tags"
+        notes = "\n".join(f"- {n.text}" for n in message.notes)
+        self.query_one("#detail-notes", Static).update(Text(f"{tags}\n{notes}".rstrip()))
+        lines = [f"{r.level:7} {r.message}" for r in message.logs[-200:]]
+        self.query_one("#detail-logs", Static).update(Text("\n".join(lines) or "no logs"))
+
+    def _show_charts(self, history: dict[str, list[Any]]) -> None:
+        container = self.query_one("#detail-charts", VerticalScroll)
+        keys = sorted(k for k in history if not k.startswith("val_"))
+        groups = [[k, f"val_{k}"] for k in keys] + [
+            [k] for k in sorted(history) if k.startswith("val_") and k[4:] not in history
+        ]
+        existing = {chart.id: chart for chart in container.query(LineChart)}
+        for group in groups:
+            chart_id = f"chart-{group[0]}"
+            series = [Series(k, [p.value for p in history[k]]) for k in group if k in history]
+            chart = existing.get(chart_id)
+            if chart is None:
+                chart = LineChart(title=" / ".join(k for k in group if k in history), id=chart_id)
+                container.mount(chart)
+            chart.set_series(series)
+
+    def _show_layers(self, stats: list[Any]) -> None:
+        epochs = sorted({s.epoch for s in stats})
+        layers: dict[str, dict[int, Any]] = {}
+        for s in stats:
+            layers.setdefault(s.layer, {})[s.epoch] = s
+
+        def cell(s: Any) -> str:
+            if s is None:
+                return "-"
+            weight = "-" if s.weight_norm is None else f"{s.weight_norm:.3g}"
+            grad = "-" if s.grad_norm is None else f"{s.grad_norm:.2g}"
+            return f"{weight}/{grad}"
+
+        shown = epochs[-6:]
+        self._fill(
+            "#detail-layers",
+            ("layer", *(f"e{e}" for e in shown)),
+            [(name, *(cell(per.get(e)) for e in shown)) for name, per in layers.items()],
+        )
+
+    def _fill(self, selector: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        table = self.query_one(selector, DataTable)
+        table.clear(columns=True)
+        table.add_columns(*columns)
+        table.add_rows(rows)
+        table.styles.height = len(rows) + 1
+
+    # Actions ----------------------------------------------------------------------------
+
+    def action_cancel_run(self) -> None:
+        self.app.cancel_run(self.run_id)  # type: ignore[attr-defined]
+
+    def action_resume_run(self) -> None:
+        self.app.resume_run(self.run_id)  # type: ignore[attr-defined]
+
+    def action_export(self) -> None:
+        name = self.run.name if self.run else str(self.run_id)
+        self.app.push_screen(
+            PromptScreen("Export the model to (.keras or .npz):", f"{name}.keras"),
+            lambda path: self.export_to(path) if path else None,
+        )
+
+    @work(thread=True, group="detail-actions")
+    def export_to(self, path: str) -> None:
+        """Save the run's model to `path` (in a thread; training runs can be large)."""
+        try:
+            written = export_model(self.app.store, self.run_id, path)  # type: ignore[attr-defined]
+        except Exception as err:  # no checkpoint, bad path: the message says which
+            self.app.call_from_thread(self.app.notify, str(err), severity="error")
+            return
+        self.app.call_from_thread(self.app.notify, f"model exported to {written}")
+
+    def action_tag(self) -> None:
+        self.app.push_screen(
+            PromptScreen("Tag (key=value):"), lambda text: self._write("tag", text)
+        )
+
+    def action_note(self) -> None:
+        self.app.push_screen(PromptScreen("Note:"), lambda text: self._write("note", text))
+
+    def action_delete(self) -> None:
+        self.app.push_screen(
+            ConfirmScreen(f"Delete run {self.run_id} and everything it recorded?"),
+            lambda yes: self._write("delete", "") if yes else None,
+        )
+
+    @work(thread=True, group="detail-actions")
+    def _write(self, what: str, text: str | None) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        if what != "delete" and not (text or "").strip():
+            return
+        try:
+            if what == "tag":
+                key, _, value = text.partition("=")  # type: ignore[union-attr]
+                store.set_tag(self.run_id, key.strip(), value.strip())
+            elif what == "note":
+                store.add_note(self.run_id, text.strip())  # type: ignore[union-attr]
+            else:
+                store.delete_run(self.run_id)
+        except Exception as err:  # a bad tag or a database failure: tell, keep running
+            self.app.call_from_thread(self.app.notify, str(err), severity="error")
+            return
+        if what == "delete":
+            self.app.call_from_thread(self.app.notify, f"run {self.run_id} deleted")
+            self.app.call_from_thread(self.app.pop_screen)
+            self.app.call_from_thread(self.app.refresh_screens)  # type: ignore[attr-defined]
+        else:
+            self.load()

@@ -1,0 +1,50 @@
+"""The help screen: every key binding of every screen."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP = """\
+[b]Dashboard[/b]
+  q  quit              r  refresh            /  filter (enter applies, escape leaves)
+  enter  run detail    space  mark run       c  compare marked runs
+  x  cancel run        R  resume run         l  launch a run
+  s  sort by next column (click a header to sort by it; again to flip)
+  ?  this help         t  dark/light theme   ctrl+p  command palette
+
+[b]Run detail[/b]
+  escape  back         x  cancel             R  resume
+  e  export model      g  tag (key=value)    n  note        d  delete
+
+[b]Compare[/b]
+  escape  back         m  next metric for the overlaid curves
+
+[b]Launch[/b]
+  ctrl+l  launch       escape  back
+  fields are validated as you type; an invalid form launches nothing
+
+[b]Filter expressions[/b]
+  status = "completed" and metrics.val_accuracy > 0.9
+  params.fit.batch_size = 64 or name contains "otter"
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding; any of escape, q or ? closes it.
+
+    Example:
+        >>> app.push_screen(HelpScreen())
+    """
+
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="help"):
+            yield Static(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,157 @@
+"""The launch form: a spec, a few overrides validated as you type, and launch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+
+from experiments.spec import SpecError, list_examples, read_spec_file, validate_spec
+from experiments.submit import submit
+
+# The fields of the form: (input id, label, dotted spec path).
+FIELDS = (
+    ("epochs", "epochs", "fit.epochs"),
+    ("batch_size", "batch size", "fit.batch_size"),
+    ("learning_rate", "learning rate", "compile.optimizer.learning_rate"),
+    ("seed", "seed", "fit.seed"),
+    ("limit", "data limit", "data.limit"),
+)
+
+
+def spec_choices(workspace: Path | None = None) -> list[tuple[str, str]]:
+    """(label, source) of every example spec, then the workspace's `experiments/*.toml`."""
+    choices = [(f"example: {name}", name) for name in list_examples()]
+    folder = (workspace or Path.cwd()) / "experiments"
+    if folder.is_dir():
+        choices += [(f"workspace: {p.name}", str(p)) for p in sorted(folder.glob("*.toml"))]
+    return choices
+
+
+def form_overrides(values: dict[str, str]) -> dict[str, str]:
+    """The spec overrides the non-empty form fields stand for (`{"fit.epochs": "3"}`)."""
+    paths = {field_id: path for field_id, _, path in FIELDS}
+    return {paths[k]: v.strip() for k, v in values.items() if k in paths and v.strip()}
+
+
+class Validated(Message):
+    """The outcome of validating the form: the problems (empty when valid)."""
+
+    def __init__(self, generation: int, problems: list[str]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.problems = problems
+
+
+class LaunchScreen(Screen):
+    """Pick a spec, edit epochs, batch size, learning rate, seed and data limit, launch.
+
+    Every change is validated in a thread with the spec's own messages; launching
+    an invalid form queues nothing.
+
+    Example:
+        >>> app.push_screen(LaunchScreen())
+    """
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+l", "launch", "Launch"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = 0
+        self.problems: list[str] = ["choose a spec"]
+
+    def compose(self) -> ComposeResult:
+        choices = spec_choices()
+        yield Header()
+        with VerticalScroll(id="launch"):
+            yield Label("spec")
+            default = next((s for _, s in choices if s == "shapes_cnn"), None)
+            yield Select(choices, id="spec", value=default if default else Select.BLANK)
+            for field_id, label, path in FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(f"{label} ({path})", classes="field-label")
+                    yield Input(placeholder="spec default", id=field_id)
+            yield Static("", id="launch-problems")
+            yield Button("Launch (ctrl+l)", id="launch-button", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.validate_form()
+
+    def form_values(self) -> dict[str, str]:
+        """The text of every field."""
+        return {field_id: self.query_one(f"#{field_id}", Input).value for field_id, _, _ in FIELDS}
+
+    def spec_source(self) -> str | None:
+        """The chosen spec (an example name or a path), or None."""
+        value = self.query_one("#spec", Select).value
+        return None if value is Select.BLANK else str(value)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def validate_form(self) -> None:
+        """Validate the spec with the form's overrides (in a thread)."""
+        self.generation += 1
+        self._validate(self.generation, self.spec_source(), form_overrides(self.form_values()))
+
+    @work(thread=True, exclusive=True, group="launch-validate")
+    def _validate(self, generation: int, source: str | None, overrides: dict[str, str]) -> None:
+        self.post_message(Validated(generation, check(source, overrides)))
+
+    def on_validated(self, message: Validated) -> None:
+        if message.generation != self.generation:
+            return
+        self.problems = message.problems
+        text = "\n".join(message.problems) if message.problems else "valid: ready to launch"
+        problems = self.query_one("#launch-problems", Static)
+        problems.update(text)
+        problems.set_class(bool(message.problems), "invalid")
+
+    @on(Button.Pressed, "#launch-button")
+    def action_launch(self) -> None:
+        source = self.spec_source()
+        overrides = form_overrides(self.form_values())
+        self._launch(source, overrides)
+
+    @work(thread=True, exclusive=True, group="launch-submit")
+    def _launch(self, source: str | None, overrides: dict[str, str]) -> None:
+        # Validated again here: the form may have changed since the last check.
+        problems = check(source, overrides)
+        if problems:
+            self.app.call_from_thread(
+                self.app.notify, "\n".join(problems), title="not launched", severity="error"
+            )
+            return
+        app: Any = self.app
+        try:
+            run_id = submit(source, app.store, overrides)
+        except Exception as err:  # a spec or database problem: tell, keep running
+            app.call_from_thread(app.notify, str(err), title="not launched", severity="error")
+            return
+        app.call_from_thread(app.notify, f"run {run_id} queued")
+        app.call_from_thread(app.refresh_screens)
+        app.ensure_worker_running()
+
+
+def check(source: str | None, overrides: dict[str, str]) -> list[str]:
+    """The problems of `source` with `overrides` (the spec's own messages), empty when valid."""
+    if source is None:
+        return ["choose a spec"]
+    try:
+        validate_spec(read_spec_file(source), overrides)
+    except SpecError as err:
+        return [str(err)]
+    except (OSError, ValueError) as err:  # an unreadable or malformed TOML file
+        return [str(err)]
+    return []
