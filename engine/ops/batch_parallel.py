@@ -124,11 +124,17 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _mark_worker() -> None:
+    _local.worker = True
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(num_workers(), thread_name_prefix="engine-batch")
+            _pool = ThreadPoolExecutor(
+                num_workers(), thread_name_prefix="engine-batch", initializer=_mark_worker
+            )
         return _pool
 
 
@@ -161,7 +167,9 @@ def map_chunks(
         The results of `fn`, one per chunk, in order.
     """
     workers = num_workers()
-    if workers == 1 or flops < MIN_PARALLEL_FLOPS or batch == 1:
+    # A pool thread waiting on tasks queued behind it would deadlock: nested calls run inline.
+    nested = getattr(_local, "worker", False)
+    if workers == 1 or flops < MIN_PARALLEL_FLOPS or batch == 1 or nested:
         return [fn(a, b) for a, b in chunk_bounds(batch, bytes_per_item, 1)]
     bounds = chunk_bounds(batch, bytes_per_item, workers)
     if len(bounds) == 1:

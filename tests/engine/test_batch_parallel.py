@@ -64,6 +64,27 @@ def test_small_work_runs_inline():
     assert names == {threading.current_thread().name}
 
 
+def test_nested_calls_run_inline_instead_of_deadlocking(two_workers):
+    def inner(a: int, b: int) -> str:
+        return threading.current_thread().name
+
+    def outer(a: int, b: int) -> list[str]:
+        return batch_parallel.map_chunks(inner, 4, bytes_per_item=1 << 20, flops=1e9)
+
+    box: dict[str, list] = {}
+    caller = threading.Thread(
+        target=lambda: box.update(
+            results=batch_parallel.map_chunks(outer, 4, bytes_per_item=1 << 20, flops=1e9)
+        ),
+        daemon=True,
+    )
+    caller.start()
+    caller.join(timeout=20)
+    assert not caller.is_alive(), "nested map_chunks deadlocked on the pool"
+    for names in box["results"]:
+        assert len(set(names)) == 1 and names[0].startswith("engine-batch")
+
+
 def test_errors_propagate_from_workers(two_workers):
     def work(a: int, b: int) -> None:
         raise RuntimeError(f"chunk {a}")
