@@ -166,3 +166,16 @@ def test_dashboard_opens_on_the_database(workspace, cli, monkeypatch):
     monkeypatch.setattr("kerastui.cli.workspace.dashboard_entry", lambda: opened.append)
     assert cli().exit_code == 0 and cli("--db", "sqlite:///other.db", "tui").exit_code == 0
     assert opened[0].endswith("/data/kerastui.db") and opened[1].endswith("/other.db")
+
+
+def test_ctrl_c_cancels_the_foreground_run_resumably(workspace, cli, monkeypatch):
+    def interrupt(self, batch, logs=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("kerastui.cli.progress.RunProgress.on_train_batch_end", interrupt)
+    result = cli("run", "shapes_cnn", *SETS)
+    assert result.exit_code == 130
+    assert "kerastui resume 1" in result.stderr and "Traceback" not in result.output
+    detail = json.loads(cli("show", "1", "--json").stdout)
+    assert detail["status"] == "cancelled"
+    assert cli("resume", "1").exit_code == 0
