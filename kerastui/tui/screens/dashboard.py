@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
@@ -25,16 +25,15 @@ _OVERLAP = dt.timedelta(seconds=5)
 
 @dataclass
 class RunsLoaded(Message):
-    """Runs (and their summaries) read by a refresh, plus the worker status."""
+    """Runs (and their summaries) read by a refresh, plus the worker status (runs None: failed)."""
 
-    runs: list[Any]
+    runs: list[Any] | None
     summaries: dict[int, dict[str, Any]]
     full: bool
     polled_at: dt.datetime
     workers: int = 0
     slots: int = 0
     queued: int = 0
-    present: set[int] | None = field(default=None)
 
 
 class DashboardScreen(Screen):
@@ -70,6 +69,8 @@ class DashboardScreen(Screen):
         self.last_poll: dt.datetime | None = None
         self.sort_column: str = "id"
         self.sort_reverse = True
+        self._loading = False
+        self._want_full = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,23 +89,32 @@ class DashboardScreen(Screen):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         table.focus()
-        self.load(full=True)
+        self.request_load(full=True)
         self.set_interval(self.interval, self.tick)
 
     # Reading (thread workers) -----------------------------------------------------------
 
     def tick(self) -> None:
         """A timer tick: read only the runs changed since the last poll."""
-        self.load(full=False)
+        self.request_load(full=False)
 
-    @work(thread=True, exclusive=True, group="dashboard-load")
-    def load(self, full: bool) -> None:
-        """Read runs (all, or those changed since the last poll) and post them."""
-        store = self.app.store  # type: ignore[attr-defined]
+    def request_load(self, full: bool) -> None:
+        """Start a read unless one is under way; a full read asked meanwhile runs next."""
+        self._want_full = self._want_full or full or self.last_poll is None
+        if self._loading:
+            return
+        self._loading = True
+        full, self._want_full = self._want_full, False
         since = None if full or self.last_poll is None else self.last_poll - _OVERLAP
+        self.load(full, since, self.where)
+
+    @work(thread=True, group="dashboard-load")
+    def load(self, full: bool, since: dt.datetime | None, where: Any) -> None:
+        """Read runs (all, or those changed since `since`) and post them."""
+        store = self.app.store  # type: ignore[attr-defined]
         polled_at = dt.datetime.now(dt.UTC)
         try:
-            runs = store.list_runs(where=self.where, updated_since=since)
+            runs = store.list_runs(where=where, updated_since=since)
             ids = [r.id for r in runs]
             if full:
                 summaries = store.summaries_for(None, keys=list(METRIC_COLUMNS))
@@ -114,6 +124,7 @@ class DashboardScreen(Screen):
             queued = store.queue_length()
         except Exception as err:  # any database failure: tell, keep the table as it is
             self.app.call_from_thread(self.app.notify, f"database error: {err}", severity="error")
+            self.post_message(RunsLoaded(None, {}, full, polled_at))
             return
         self.post_message(
             RunsLoaded(
@@ -128,6 +139,14 @@ class DashboardScreen(Screen):
         )
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
+        self._loading = False
+        if message.runs is None:
+            return
+        self._show(message)
+        if self._want_full:
+            self.request_load(full=True)
+
+    def _show(self, message: RunsLoaded) -> None:
         table = self.query_one("#runs", DataTable)
         self.last_poll = message.polled_at
         if message.full:
@@ -213,7 +232,7 @@ class DashboardScreen(Screen):
             return False
         self.where = where
         self.query_one("#dash-status", Static).update(f"filter: {text}" if text else "")
-        self.load(full=True)
+        self.request_load(full=True)
         self.query_one("#runs", DataTable).focus()
         return True
 
@@ -224,7 +243,7 @@ class DashboardScreen(Screen):
         self.query_one("#runs", DataTable).focus()
 
     def action_refresh(self) -> None:
-        self.load(full=True)
+        self.request_load(full=True)
 
     # Selection and actions --------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class DetailScreen(Screen):
         self.run_id = run_id
         self.interval = interval
         self.run: Any = None
+        self.deleted = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,6 +88,8 @@ class DetailScreen(Screen):
         self.set_interval(self.interval, self._tick)
 
     def _tick(self) -> None:
+        if self.deleted:
+            return
         if self.run is not None and self.run.status in ("queued", "running"):
             self.load()
 
@@ -254,8 +257,16 @@ class DetailScreen(Screen):
             self.app.call_from_thread(self.app.notify, str(err), severity="error")
             return
         if what == "delete":
-            self.app.call_from_thread(self.app.notify, f"run {self.run_id} deleted")
-            self.app.call_from_thread(self.app.pop_screen)
-            self.app.call_from_thread(self.app.refresh_screens)  # type: ignore[attr-defined]
+            self.post_message(self.Deleted())
         else:
             self.load()
+
+    class Deleted(Message):
+        """The run was deleted: leave the screen."""
+
+    def on_detail_screen_deleted(self, message: Deleted) -> None:
+        self.deleted = True
+        self.app.notify(f"run {self.run_id} deleted")
+        self.app.refresh_screens()  # type: ignore[attr-defined]
+        if self.app.screen is self:
+            self.app.pop_screen()

@@ -1,0 +1,188 @@
+"""Pilot tests of the detail, compare and launch screens and of cancel/resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.text import Text
+from textual.widgets import DataTable, Input, Static
+
+from engine.models import load_model
+from experiments.runner import execute_run
+from experiments.store import Store, forget_stores, open_store
+from experiments.submit import submit
+from kerastui.tui import KerastuiApp
+from kerastui.tui.screens.compare import CompareScreen
+from kerastui.tui.screens.detail import DetailScreen
+from kerastui.tui.screens.launch import LaunchScreen
+from kerastui.tui.widgets import LineChart
+from tests.experiments.spec_helpers import mlp_raw
+from tests.kerastui.tui_helpers import notifications, synchronous, table_statuses, wait_for
+
+
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two completed runs differing in learning rate (ids 1, 2)."""
+    path = tmp_path_factory.mktemp("tui") / "tui.db"
+    store = open_store(f"sqlite:///{path}")
+    for lr in ("0.01", "0.003"):
+        run_id = submit(
+            mlp_raw(), store, {"compile.optimizer.learning_rate": lr, "fit.epochs": "3"}
+        )
+        execute_run(run_id, store)
+    forget_stores()
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, _template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "tui.db"
+    path.write_bytes(_template.read_bytes())
+    yield open_store(f"sqlite:///{path}")
+    forget_stores()
+
+
+def app_for(store: Store, started: list[str] | None = None) -> KerastuiApp:
+    def start_worker(url: str) -> None:
+        if started is not None:
+            started.append(url)
+
+    return KerastuiApp(store=store, interval=0.2, start_worker=start_worker)
+
+
+def cell_text(table: DataTable, row: int, column: int) -> str:
+    return str(table.get_cell_at((row, column)))
+
+
+@synchronous
+async def test_detail_shows_metrics_params_and_exports_tags_deletes(
+    store: Store, tmp_path: Path
+) -> None:
+    app = app_for(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        await pilot.press("enter")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen)
+        run = store.get_run(2)
+        await wait_for(pilot, lambda: screen.run is not None)
+        await pilot.pause(0.2)
+        title = screen.query_one("#detail-title", Static).render()
+        assert run.name in str(title) and "completed" in str(title)
+        charts = {c.id: c for c in screen.query(LineChart)}
+        assert {"chart-loss", "chart-accuracy"} <= set(charts)
+        loss = next(s for s in charts["chart-loss"].series if s.label == "loss")
+        assert loss.values == [p.value for p in store.metric_history(2)["loss"]]
+        assert len(loss.values) == 3
+        params = screen.query_one("#detail-params", DataTable)
+        rows = {cell_text(params, i, 0): cell_text(params, i, 1) for i in range(params.row_count)}
+        assert rows["compile.optimizer.learning_rate"] == "0.003"
+        layers = screen.query_one("#detail-layers", DataTable)
+        assert layers.row_count == len({s.layer for s in store.layer_stats(2)})
+        assert screen.query_one("#detail-checkpoints", DataTable).row_count >= 1
+
+        target = tmp_path / "exported.keras"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+        predictions = load_model(str(target)).predict(np.zeros((2, 2), "float32"), verbose=0)
+        assert predictions.shape == (2, 1)
+
+        await pilot.press("g")
+        app.screen.query_one(Input).value = "stage=candidate"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: store.tags(2).get("stage") == "candidate")
+
+        await pilot.press("d")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert 2 in store.run_ids()
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: 2 not in store.run_ids())
+        await wait_for(pilot, lambda: not isinstance(app.screen, DetailScreen))
+        await wait_for(pilot, lambda: table.row_count == 1)
+
+
+@synchronous
+async def test_compare_two_marked_runs(store: Store) -> None:
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        await pilot.press("c")
+        assert any("mark two" in m for m in notifications(app))
+        await pilot.press("space", "space", "c")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen)
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        params = screen.query_one("#compare-params", DataTable)
+        assert params.row_count == 1
+        assert cell_text(params, 0, 0) == "compile.optimizer.learning_rate"
+        metrics = screen.query_one("#compare-metrics", DataTable)
+        best = screen.comparison.best_run["loss"]
+        column = [r.id for r in screen.comparison.runs].index(best) + 1
+        loss_row = [cell_text(metrics, i, 0) for i in range(metrics.row_count)].index("loss")
+        cell = metrics.get_cell_at((loss_row, column))
+        assert isinstance(cell, Text) and "green" in str(cell.style)
+        chart = screen.query_one("#compare-chart", LineChart)
+        assert screen.metric == "val_loss" and len(chart.series) == 2
+        await pilot.press("m")
+        assert screen.metric != "val_loss"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CompareScreen)
+
+
+@synchronous
+async def test_launch_form_validates_and_queues(store: Store) -> None:
+    started: list[str] = []
+    app = app_for(store, started)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("l")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen)
+        assert screen.spec_source() == "shapes_cnn"
+        problems = screen.query_one("#launch-problems", Static)
+        await wait_for(pilot, lambda: screen.problems == [])
+
+        screen.query_one("#epochs", Input).value = "many"
+        await wait_for(pilot, lambda: screen.problems)
+        assert "fit.epochs" in str(problems.render())
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: any("fit.epochs" in m for m in notifications(app)))
+        assert store.count_runs() == 2
+
+        screen.query_one("#epochs", Input).value = "1"
+        screen.query_one("#limit", Input).value = "64"
+        screen.query_one("#learning_rate", Input).value = "0.02"
+        await wait_for(pilot, lambda: screen.problems == [])
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: store.count_runs() == 3)
+        run = store.list_runs(limit=1)[0]
+        assert run.status == "queued" and run.epochs_total == 1
+        assert store.run_params(run.id)["compile.optimizer.learning_rate"] == 0.02
+        await wait_for(pilot, lambda: started == [store.url])
+
+
+@synchronous
+async def test_cancel_and_resume_from_the_dashboard(store: Store) -> None:
+    started: list[str] = []
+    queued = submit(mlp_raw(), store)
+    app = app_for(store, started)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table_statuses(table).get(queued) == "queued")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: table_statuses(table)[queued] == "cancelled")
+        assert store.get_run(queued).status == "cancelled"
+        await pilot.press("R")
+        await wait_for(pilot, lambda: table_statuses(table)[queued] == "queued")
+        assert store.get_run(queued).attempt == 2
+        assert started == [store.url]
+        # A completed run is not resumable: the store's message, the app keeps going.
+        await pilot.press("down", "R")
+        await wait_for(pilot, lambda: any("database error" in m for m in notifications(app)))
+        assert app.is_running
