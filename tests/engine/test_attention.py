@@ -569,6 +569,12 @@ def test_mha_argument_errors():
         layers.MultiHeadAttention(0, 4)
     with pytest.raises(ValueError, match="attention_axes"):
         layers.MultiHeadAttention(2, 4, attention_axes="time")
+    with pytest.raises(ValueError, match="flash_attention"):
+        layers.MultiHeadAttention(2, 4, dropout=0.1, flash_attention=True)
+    flash = layers.MultiHeadAttention(2, 4, flash_attention=True)
+    assert flash(data(1, 3, 4), data(1, 3, 4)).shape == (1, 3, 4)
+    with pytest.raises(ValueError, match="flash_attention"):
+        flash(data(1, 3, 4), data(1, 3, 4), return_attention_scores=True)
     with pytest.raises(ValueError, match="one axis"):
         layers.MultiHeadAttention(2, 4)(data(2, 3, 4, 5), data(2, 3, 4, 5))
     with pytest.raises(ValueError, match=r"value.*key"):

@@ -109,6 +109,7 @@ class MultiHeadAttention(Layer):
         use_bias: bool = True,
         output_shape: int | Sequence[int] | None = None,
         attention_axes: int | Sequence[int] | None = None,
+        flash_attention: bool | None = None,
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
         kernel_regularizer: Any = None,
@@ -127,6 +128,12 @@ class MultiHeadAttention(Layer):
                 )
         if not 0 <= dropout < 1:
             raise ValueError(f"MultiHeadAttention dropout must be in [0, 1), got {dropout}.")
+        if flash_attention and dropout > 0:
+            raise ValueError(
+                "MultiHeadAttention: dropout is not supported with flash_attention=True; "
+                "set dropout=0.0 or leave flash_attention unset."
+            )
+        self._flash_attention = bool(flash_attention)
         self.supports_masking = True
         self._num_heads = int(num_heads)
         self._key_dim = int(key_dim)
@@ -346,6 +353,11 @@ class MultiHeadAttention(Layer):
         training: bool | None = None,
         use_causal_mask: bool = False,
     ) -> Any:
+        if self._flash_attention and return_attention_scores:
+            raise ValueError(
+                "MultiHeadAttention: return_attention_scores is not supported with "
+                "flash_attention=True; leave flash_attention unset to get the scores."
+            )
         if key is None:
             key = value
         elif key_mask is None and key is not value:
