@@ -3,9 +3,10 @@
 Each op projects the inputs of every timestep with one GEMM, then runs the
 recurrence with one small GEMM and a few in-place elementwise calls per step.
 Backpropagation through time is written by hand: the local derivatives of all
-gates are computed for every step at once before the backward loop, so each
-backward step is one GEMM and a few multiplies, and the weight gradients are
-single GEMMs over the stacked per-step values.
+gates are computed for every step at once (contiguous passes) before the
+backward loop, each backward step is one GEMM and a few multiplies on arrays
+that stay in cache, and the weight and input gradients are single GEMMs over
+the stacked per-step values.
 
 Semantics are Keras 3's (`keras.src.backend.numpy.rnn` and the cells):
 - `mask` `(batch, timesteps)`: at a masked step every state keeps its value
@@ -266,13 +267,6 @@ class _Sequence:
         """At a partly masked step, keep the old state in the masked rows."""
         if self.mask is not None and self.partial[t]:
             np.copyto(new, old, where=self.hold[t])
-
-    def recurrent(self, h: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
-        """`out = h @ w` with the recurrent dropout masks."""
-        if self.rmask is None:
-            np.matmul(h, w, out=out)
-        else:
-            out[...] = _grouped_matmul(h, w, self.rmask)
 
 
 def _pack(
