@@ -13,9 +13,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from experiments.spec import SpecError, list_examples, read_spec_file, validate_spec
-from experiments.submit import submit
-
 # The fields of the form: (input id, label, dotted spec path).
 FIELDS = (
     ("epochs", "epochs", "fit.epochs"),
@@ -28,6 +25,10 @@ FIELDS = (
 
 def spec_choices(workspace: Path | None = None) -> list[tuple[str, str]]:
     """(label, source) of every example spec, then the workspace's `experiments/*.toml`."""
+    # The spec package imports the whole engine: imported here, in a worker thread,
+    # it never delays the dashboard's first frame.
+    from experiments.spec import list_examples
+
     choices = [(f"example: {name}", name) for name in list_examples()]
     folder = (workspace or Path.cwd()) / "experiments"
     if folder.is_dir():
@@ -39,6 +40,14 @@ def form_overrides(values: dict[str, str]) -> dict[str, str]:
     """The spec overrides the non-empty form fields stand for (`{"fit.epochs": "3"}`)."""
     paths = {field_id: path for field_id, _, path in FIELDS}
     return {paths[k]: v.strip() for k, v in values.items() if k in paths and v.strip()}
+
+
+class Choices(Message):
+    """The specs to choose from, read in a thread."""
+
+    def __init__(self, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.choices = choices
 
 
 class Validated(Message):
@@ -72,12 +81,10 @@ class LaunchScreen(Screen):
         self.problems: list[str] = ["choose a spec"]
 
     def compose(self) -> ComposeResult:
-        choices = spec_choices()
         yield Header()
         with VerticalScroll(id="launch"):
             yield Label("spec")
-            default = next((s for _, s in choices if s == "shapes_cnn"), None)
-            yield Select(choices, id="spec", value=default if default else Select.BLANK)
+            yield Select([], id="spec", prompt="reading the specs...")
             for field_id, label, path in FIELDS:
                 with Horizontal(classes="field"):
                     yield Label(f"{label} ({path})", classes="field-label")
@@ -87,6 +94,17 @@ class LaunchScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._read_choices()
+
+    @work(thread=True, group="launch-choices")
+    def _read_choices(self) -> None:
+        self.post_message(Choices(spec_choices()))
+
+    def on_choices(self, message: Choices) -> None:
+        select = self.query_one("#spec", Select)
+        select.set_options(message.choices)
+        if any(source == "shapes_cnn" for _, source in message.choices):
+            select.value = "shapes_cnn"
         self.validate_form()
 
     def form_values(self) -> dict[str, str]:
@@ -133,6 +151,8 @@ class LaunchScreen(Screen):
                 self.app.notify, "\n".join(problems), title="not launched", severity="error"
             )
             return
+        from experiments.submit import submit
+
         app: Any = self.app
         try:
             run_id = submit(source, app.store, overrides)
@@ -146,6 +166,8 @@ class LaunchScreen(Screen):
 
 def check(source: str | None, overrides: dict[str, str]) -> list[str]:
     """The problems of `source` with `overrides` (the spec's own messages), empty when valid."""
+    from experiments.spec import SpecError, read_spec_file, validate_spec
+
     if source is None:
         return ["choose a spec"]
     try:
