@@ -53,7 +53,13 @@ def dashboard_entry() -> object | None:
     """The dashboard's `run_app(url)`, or None when this installation has no dashboard."""
     if importlib.util.find_spec("kerastui.tui") is None:
         return None
-    return getattr(importlib.import_module("kerastui.tui"), "run_app", None)
+    try:
+        module = importlib.import_module("kerastui.tui")
+    except ImportError as exc:
+        raise CliError(
+            f"the dashboard cannot start ({exc}); reinstall kerastui with `pip install -e .`"
+        ) from exc
+    return getattr(module, "run_app", None)
 
 
 def open_dashboard(ctx: typer.Context) -> None:
