@@ -579,6 +579,9 @@ def test_mha_argument_errors():
         layers.MultiHeadAttention(2, 4)(data(2, 3, 4, 5), data(2, 3, 4, 5))
     with pytest.raises(ValueError, match=r"value.*key"):
         layers.MultiHeadAttention(2, 4)(data(2, 3, 5), data(2, 4, 5), data(2, 6, 5))
+    # float64 arrays are computed in floatx, value and key included.
+    x64 = data(2, 3, 4).astype("float64")
+    assert layers.MultiHeadAttention(2, 4)(x64, x64 * 2, x64).dtype == np.float32
     # Attention over the axis before the features, with extra batch axes, is supported.
     mha = layers.MultiHeadAttention(2, 4, attention_axes=-2)
     out, scores = mha(data(2, 3, 4, 5), data(2, 3, 6, 5), return_attention_scores=True)

@@ -13,7 +13,7 @@ from engine.backend.keras_tensor import KerasTensor
 from engine.backend.random import SeedGenerator
 from engine.backend.tensor import Tensor, unwrap
 from engine.layers.attention.head_projection import HeadProjection
-from engine.layers.layer import Layer
+from engine.layers.layer import Layer, _to_tensor
 from engine.ops import numpy as onp
 from engine.ops.attention import (
     causal_mask,
@@ -304,6 +304,8 @@ class MultiHeadAttention(Layer):
             raise TypeError(
                 "MultiHeadAttention is called as layer(query, value) or layer(query, value, key)."
             )
+        # The call converts the query; value and key get the same float conversion.
+        args[1:3] = [_to_tensor(a) for a in args[1:3]]
         if not self.built:
             shapes = [_shape(a) for a in args[:3] if a is not None]
             self._build_input_shape = shapes
