@@ -7,12 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from experiments.liveness import keep_alive
-from experiments.runner import execute_run
+from experiments.runner import default_worker_id, execute_run
 from experiments.spec import load_spec, parse_overrides
 from experiments.store import Store
 from experiments.submit import submit
 from experiments.worker import ensure_worker
 from kerastui.cli.errors import CliError
+from kerastui.cli.inspection import follow_run
 from kerastui.cli.output import console, err_console, format_duration, format_value, print_json
 from kerastui.cli.progress import RunProgress
 from kerastui.cli.state import get_store, state
@@ -50,7 +51,12 @@ def run_foreground(store: Store, run_id: int) -> int:
         store: the tracking store.
         run_id: the queued run.
     """
-    run = store.get_run(run_id)
+    worker_id = default_worker_id()
+    # Claim it at once: a background worker of this database polls the queue too.
+    run = store.claim_run(run_id, worker_id)
+    if run is None:
+        console.print(f"run {run_id} was taken by a background worker; following it there")
+        return follow_run(store, run_id)
     console.print(
         f"[bold]run {run.id}[/] {run.name} ({run.experiment}): "
         f"{run.epochs_total} epoch(s), recorded in {store.url}"
@@ -58,7 +64,9 @@ def run_foreground(store: Store, run_id: int) -> int:
     progress = RunProgress(console)
     try:
         with keep_alive(store, run_id):
-            record = execute_run(run_id, store, callbacks=[progress], verbose=0)
+            record = execute_run(
+                run_id, store, worker_id=worker_id, callbacks=[progress], verbose=0
+            )
     except KeyboardInterrupt:
         progress.close()
         err_console.print(

@@ -179,3 +179,21 @@ def test_ctrl_c_cancels_the_foreground_run_resumably(workspace, cli, monkeypatch
     detail = json.loads(cli("show", "1", "--json").stdout)
     assert detail["status"] == "cancelled"
     assert cli("resume", "1").exit_code == 0
+
+
+def test_run_taken_by_a_background_worker_is_followed(workspace, cli, monkeypatch):
+    from experiments.store import open_store
+
+    def taken(self, run_id, worker_id):
+        # A worker's poll claims the run between queueing and the foreground claim.
+        return None
+
+    followed = []
+    monkeypatch.setattr("experiments.store.Store.claim_run", taken)
+    monkeypatch.setattr(
+        "kerastui.cli.training.follow_run", lambda store, run_id: followed.append(run_id) or 0
+    )
+    result = cli("run", "shapes_cnn", *SETS)
+    assert result.exit_code == 0 and followed == [1]
+    assert "taken by a background worker" in result.stdout
+    assert open_store().get_run(1).status == "queued"
