@@ -64,6 +64,18 @@ def test_launch_queues_and_prints_ids(workspace, cli):
     ]
 
 
+def test_launch_a_sweep_queues_every_trial(workspace, cli):
+    ids = json.loads(cli("launch", "shapes_sweep", "--json").stdout)
+    assert ids == [1, 2, 3, 4, 5, 6]
+    runs = json.loads(cli("runs", "--json").stdout)
+    assert {r["sweep_id"] for r in runs} == {1}
+    grid = {
+        (r["params"]["compile.optimizer.learning_rate"], r["params"]["fit.batch_size"])
+        for r in runs
+    }
+    assert len(grid) == 6
+
+
 def test_cancel_resume_rerun(trained, cli):
     assert "cancelled" in cli("cancel", "2").stdout
     assert json.loads(cli("show", "2", "--json").stdout)["status"] == "cancelled"
