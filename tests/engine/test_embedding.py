@@ -51,6 +51,9 @@ def test_bad_indices_and_arguments_raise():
         layers.Embedding(0, 3)
     with pytest.raises(ValueError, match="output_dim"):
         layers.Embedding(3, 2.5)
+    with pytest.raises(ValueError, match="lora_rank"):
+        layers.Embedding(3, 2, lora_rank=4)
+    assert layers.Embedding(3, 2, quantization_config=None, lora_rank=None).input_dim == 3
 
 
 @pytest.mark.parametrize("rows", [7, 500])  # the one-hot GEMM and the scatter-add paths

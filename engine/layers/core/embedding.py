@@ -64,6 +64,8 @@ class Embedding(Layer):
             so following layers (RNNs, pooling, ...) skip those steps. Index 0
             then cannot be a word (use `input_dim = vocabulary + 1`).
         weights: optional initial `(input_dim, output_dim)` matrix.
+        lora_rank, lora_alpha, quantization_config: accepted so that Keras
+            configs load; only their defaults (None) are supported.
         input_length: deprecated in Keras 3 and ignored (with a warning).
 
     Example:
@@ -82,8 +84,20 @@ class Embedding(Layer):
         embeddings_constraint: Any = None,
         mask_zero: bool = False,
         weights: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        for name, value in (
+            ("lora_rank", lora_rank),
+            ("lora_alpha", lora_alpha),
+            ("quantization_config", quantization_config),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"Embedding {name} is not supported by this engine; leave it as None."
+                )
         if kwargs.pop("input_length", None) is not None:
             warnings.warn(
                 "Argument `input_length` is deprecated. Just remove it.", UserWarning, stacklevel=2
