@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -36,10 +35,11 @@ DEBUG_VAR = "KERASTUI_DEBUG"
 class _ReportingGroup(TyperGroup):
     """Runs a command and turns a user error into a sentence on stderr and exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            # Exits, usage errors (exit 2) and aborts keep Typer's own handling.
             raise
         except Exception as exc:
             message = describe(exc)
