@@ -28,6 +28,7 @@ class KerastuiApp(App):
         url: the database URL (`$KERASTUI_DB` or `data/kerastui.db` when None).
         store: an open store to use instead of opening `url`.
         interval: seconds between refresh ticks of the live views.
+        page_size: at most this many runs in the dashboard's table at once.
         start_worker: called with the database URL after a launch or resume, to
             make sure a worker runs (`experiments.worker.ensure_worker`); None to
             start nothing.
@@ -46,17 +47,19 @@ class KerastuiApp(App):
         *,
         store: Store | None = None,
         interval: float = 1.0,
+        page_size: int = 500,
         start_worker: Callable[[str], Any] | None = ensure_worker,
     ) -> None:
         super().__init__()
         self.store = store if store is not None else open_store(url)
         self.url = self.store.url
         self.interval = interval
+        self.page_size = page_size
         self.start_worker = start_worker
 
     def on_mount(self) -> None:
         self.theme = DARK
-        self.push_screen(DashboardScreen(interval=self.interval))
+        self.push_screen(DashboardScreen(interval=self.interval, page_size=self.page_size))
 
     # Navigation -------------------------------------------------------------------------
 

@@ -119,6 +119,23 @@ async def test_filter_sort_and_invalid_filter(store: Store) -> None:
 
 
 @synchronous
+async def test_a_page_of_runs_sorted_by_the_database(store: Store) -> None:
+    done = submit(mlp_raw(), store, {"fit.epochs": "1"})
+    execute_run(done, store)
+    queued = submit(mlp_raw(), store)
+    app = KerastuiApp(store=store, interval=0.2, page_size=1, start_worker=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: screen.total == 2)
+        assert list(table_statuses(table)) == [queued]
+        assert "showing 1 of 2" in str(screen.query_one("#dash-status").render())
+        # Sorting asks the database: the run with the lowest loss comes first.
+        screen.sort_by("loss", reverse=False)
+        await wait_for(pilot, lambda: list(table_statuses(table)) == [done])
+
+
+@synchronous
 async def test_database_error_is_a_notification(store: Store, monkeypatch) -> None:
     app = app_for(store)
     async with app.run_test(size=(80, 24)) as pilot:

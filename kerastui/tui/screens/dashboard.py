@@ -14,13 +14,28 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from experiments.filters import FilterError, parse_filter
+from experiments.filters import FilterError, parse_filter, parse_sort
 from kerastui.tui.formatting import COLUMNS, METRIC_COLUMNS, run_cells, sort_values
 from kerastui.tui.widgets import LivePanel
 
 # A poll asks for runs changed since the last one minus this overlap, so a
 # write committed with a slightly older timestamp during the poll is not missed.
 _OVERLAP = dt.timedelta(seconds=5)
+
+# Columns the database can sort by (the filter language's sort keys); others
+# (duration) sort the rows on screen.
+SORT_KEYS = {
+    "id": "id",
+    "name": "name",
+    "experiment": "experiment",
+    "status": "status",
+    "progress": "epochs_done",
+    "loss": "metrics.loss",
+    "val_loss": "metrics.val_loss",
+    "accuracy": "metrics.accuracy",
+    "val_accuracy": "metrics.val_accuracy",
+    "started": "started_at",
+}
 
 
 @dataclass
@@ -31,6 +46,7 @@ class RunsLoaded(Message):
     summaries: dict[int, dict[str, Any]]
     full: bool
     polled_at: dt.datetime
+    total: int = 0
     workers: int = 0
     slots: int = 0
     queued: int = 0
@@ -38,6 +54,13 @@ class RunsLoaded(Message):
 
 class DashboardScreen(Screen):
     """All runs, newest first, refreshed live; keys act on the highlighted or marked runs.
+
+    The table holds the first `page_size` runs of the current filter and sort
+    (the database sorts and filters), plus runs that appear while it is open.
+
+    Args:
+        interval: seconds between refresh ticks.
+        page_size: at most this many runs read at once.
 
     Example:
         >>> app.push_screen(DashboardScreen())
@@ -59,9 +82,11 @@ class DashboardScreen(Screen):
         Binding("escape", "focus_table", "Table", show=False),
     ]
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, page_size: int = 500) -> None:
         super().__init__()
         self.interval = interval
+        self.page_size = page_size
+        self.total = 0
         self.where: Any = None
         self.marked: set[int] = set()
         self.values: dict[int, dict[str, Any]] = {}
@@ -106,20 +131,29 @@ class DashboardScreen(Screen):
         self._loading = True
         full, self._want_full = self._want_full, False
         since = None if full or self.last_poll is None else self.last_poll - _OVERLAP
-        self.load(full, since, self.where)
+        self.load(full, since, self.where, self.order_by())
+
+    def order_by(self) -> list[Any] | None:
+        """The database order of the current sort column (None: newest first)."""
+        key = SORT_KEYS.get(self.sort_column)
+        if key is None or (key == "id" and self.sort_reverse):
+            return None
+        return parse_sort(f"-{key}" if self.sort_reverse else key)
 
     @work(thread=True, group="dashboard-load")
-    def load(self, full: bool, since: dt.datetime | None, where: Any) -> None:
-        """Read runs (all, or those changed since `since`) and post them."""
+    def load(self, full: bool, since: dt.datetime | None, where: Any, order_by: Any) -> None:
+        """Read the first page of runs, or those changed since `since`, and post them."""
         store = self.app.store  # type: ignore[attr-defined]
         polled_at = dt.datetime.now(dt.UTC)
+        total = 0
         try:
-            runs = store.list_runs(where=where, updated_since=since)
-            ids = [r.id for r in runs]
             if full:
-                summaries = store.summaries_for(None, keys=list(METRIC_COLUMNS))
+                runs = store.list_runs(where=where, order_by=order_by, limit=self.page_size)
+                total = store.count_runs(where=where)
             else:
-                summaries = store.summaries_for(ids, keys=list(METRIC_COLUMNS)) if ids else {}
+                runs = store.list_runs(where=where, updated_since=since)
+            ids = [r.id for r in runs]
+            summaries = store.summaries_for(ids, keys=list(METRIC_COLUMNS)) if ids else {}
             workers = store.list_workers(alive_only=True)
             queued = store.queue_length()
         except Exception as err:  # any database failure: tell, keep the table as it is
@@ -132,6 +166,7 @@ class DashboardScreen(Screen):
                 summaries=summaries,
                 full=full,
                 polled_at=polled_at,
+                total=total,
                 workers=len(workers),
                 slots=sum(w.slots for w in workers),
                 queued=queued,
@@ -160,7 +195,8 @@ class DashboardScreen(Screen):
                 rows.append(self._cells(run, summaries))
             for run, cells in zip(message.runs, rows):
                 table.add_row(*cells, key=str(run.id))
-            if self.sort_column != "id" or not self.sort_reverse:
+            self.total = message.total
+            if self.sort_column not in SORT_KEYS:
                 self._sort()
         else:
             added = False
@@ -174,13 +210,18 @@ class DashboardScreen(Screen):
                         table.update_cell(str(run.id), key, cell)
                 else:
                     table.add_row(*cells, key=str(run.id))
+                    self.total += 1
                     added = True
             if added:
                 self._sort()
         self.app.sub_title = (
             f"workers {message.workers} alive ({message.slots} slots) · "
-            f"queue {message.queued} · runs {table.row_count}"
+            f"queue {message.queued} · runs {self.total}"
         )
+        if self.total > table.row_count:
+            self.query_one("#dash-status", Static).update(
+                f"showing {table.row_count} of {self.total} runs; filter or sort to see others"
+            )
         self._follow_cursor()
 
     def _cells(self, run: Any, summaries: dict[str, Any]) -> tuple[Any, ...]:
@@ -206,6 +247,8 @@ class DashboardScreen(Screen):
         if reverse is None:
             reverse = not self.sort_reverse if column == self.sort_column else column != "name"
         self.sort_column, self.sort_reverse = column, reverse
+        if column in SORT_KEYS and self.total > self.query_one("#runs", DataTable).row_count:
+            self.request_load(full=True)
         self._sort()
         arrow = "↓" if reverse else "↑"
         self.query_one("#dash-status", Static).update(f"sorted by {column} {arrow}")
