@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from engine.models import load_model
 from experiments.runner import execute_run
@@ -186,3 +186,19 @@ async def test_cancel_and_resume_from_the_dashboard(store: Store) -> None:
         await pilot.press("down", "R")
         await wait_for(pilot, lambda: any("database error" in m for m in notifications(app)))
         assert app.is_running
+
+
+@synchronous
+async def test_launching_a_sweep_spec_queues_every_trial(store: Store) -> None:
+    app = app_for(store, [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("l")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen)
+        await wait_for(pilot, lambda: screen.problems == [])
+        screen.query_one("#spec", Select).value = "shapes_sweep"
+        screen.query_one("#limit", Input).value = "64"
+        await wait_for(pilot, lambda: screen.problems == [] and screen.generation > 2)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: store.count_runs() > 3, timeout=30)
+        assert len(store.list_sweeps()) == 1

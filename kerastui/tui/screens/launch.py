@@ -151,15 +151,17 @@ class LaunchScreen(Screen):
                 self.app.notify, "\n".join(problems), title="not launched", severity="error"
             )
             return
-        from experiments.submit import submit
+        from experiments.sweeps import launch
 
         app: Any = self.app
         try:
-            run_id = submit(source, app.store, overrides)
+            # A sweep spec queues every trial; any other spec queues one run.
+            run_ids = launch(source, app.store, overrides)
         except Exception as err:  # a spec or database problem: tell, keep running
             app.call_from_thread(app.notify, str(err), title="not launched", severity="error")
             return
-        app.call_from_thread(app.notify, f"run {run_id} queued")
+        queued = ", ".join(str(i) for i in run_ids)
+        app.call_from_thread(app.notify, f"queued run{'s' if len(run_ids) > 1 else ''} {queued}")
         app.call_from_thread(app.refresh_screens)
         app.ensure_worker_running()
 
