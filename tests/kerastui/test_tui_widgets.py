@@ -1,0 +1,53 @@
+"""The dashboard's text chart and cell formatting (no app needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from experiments.store import RunRecord
+from kerastui.tui.formatting import duration_text, progress_text, sort_values
+from kerastui.tui.screens.launch import form_overrides
+from kerastui.tui.widgets.chart import Series, render_chart
+
+
+def test_chart_puts_the_highest_value_on_top_and_the_lowest_at_the_bottom() -> None:
+    lines = render_chart([Series("loss", [3.0, 2.0, 1.0])], 20, 6, "loss").plain.splitlines()
+    assert lines[0] == "loss"
+    assert lines[1].startswith("3 ●")
+    assert lines[-2].startswith("1") and lines[-2].rstrip().endswith("●")
+    assert lines[-1].startswith("● loss 1")
+    assert len(lines) == 6
+
+
+def test_chart_skips_gaps_and_says_when_there_is_no_data() -> None:
+    text = render_chart([Series("val_loss", [None, 2.0, None])], 30, 5).plain
+    assert text.count("●") == 2  # the point and the legend marker
+    assert "no data yet" in render_chart([Series("loss", [])], 30, 5).plain
+
+
+def test_progress_and_duration_cells() -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    run = RunRecord(
+        1,
+        "a",
+        "e",
+        "running",
+        epochs_done=1,
+        epochs_total=4,
+        current_batch=5,
+        batches_per_epoch=10,
+        started_at=start,
+    )
+    assert progress_text(run) == "██░░░ 1/4"
+    assert progress_text(run._replace(status="completed", epochs_done=4)) == "4/4"
+    assert duration_text(3725) == "1h02m" and duration_text(65) == "1m05s"
+    assert duration_text(None) == "-"
+    values = sort_values(run._replace(finished_at=start + dt.timedelta(seconds=9)), {})
+    assert values["duration"] == 9.0 and values["loss"] is None
+
+
+def test_form_overrides_keep_only_filled_fields() -> None:
+    assert form_overrides({"epochs": " 3 ", "seed": "", "learning_rate": "0.01"}) == {
+        "fit.epochs": "3",
+        "compile.optimizer.learning_rate": "0.01",
+    }
