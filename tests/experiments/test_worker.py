@@ -26,7 +26,7 @@ from tests.experiments.spec_helpers import mlp_raw
 REPO = Path(__file__).resolve().parents[2]
 
 
-def slow_spec(epochs: int = 3, seconds: float = 0.03, limit: int = 256) -> dict[str, Any]:
+def slow_spec(epochs: int = 3, seconds: float = 0.2, limit: int = 256) -> dict[str, Any]:
     raw = mlp_raw()
     raw["model"] = {
         "builder": "tests.experiments.worker_models:slow_mlp",
@@ -136,7 +136,7 @@ def test_kill_minus_9_interrupts_the_run_and_resume_matches_an_uninterrupted_run
 
 def test_sigterm_stops_gracefully_with_a_resumable_interrupted_run(sqlite_url: str):
     store = open_store(sqlite_url)
-    run_id = submit(slow_spec(epochs=20), store)
+    run_id = submit(slow_spec(epochs=20, seconds=0.05), store)
     worker = start_worker(sqlite_url)
     try:
         wait_for(lambda: len(epoch_history(store, run_id)) >= 1, 120, "the first epoch")
