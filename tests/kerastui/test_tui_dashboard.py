@@ -148,3 +148,21 @@ async def test_database_error_is_a_notification(store: Store, monkeypatch) -> No
         await pilot.press("r")
         await wait_for(pilot, lambda: any("disk I/O error" in m for m in notifications(app)))
         assert app.is_running
+
+
+@synchronous
+async def test_help_theme_and_palette_commands(store: Store) -> None:
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        help_text = str(app.screen.query_one("#help Static").render())
+        assert "resume run" in help_text and "compare marked runs" in help_text
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        theme = app.theme
+        await pilot.press("t")
+        assert app.theme != theme
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Launch a run", "Compare marked runs", "Filter runs"} <= set(titles)
