@@ -163,6 +163,8 @@ class Worker:
             env[var] = threads
         cmd = [
             sys.executable,
+            # -P: a workspace's own experiments/ folder must not shadow the package.
+            "-P",
             "-m",
             "experiments.worker",
             "--child",
@@ -264,7 +266,7 @@ def start_detached(
     this one sees it alive and does not start another.
     """
     full = resolve_url(url).render_as_string(hide_password=False)
-    cmd = [sys.executable, "-m", "experiments.worker", "--db", full, "--slots", str(slots)]
+    cmd = [sys.executable, "-P", "-m", "experiments.worker", "--db", full, "--slots", str(slots)]
     if idle_timeout is not None:
         cmd += ["--idle-exit", str(idle_timeout)]
     cmd.append("--detached")

@@ -40,11 +40,19 @@ def slow_spec(epochs: int = 3, seconds: float = 0.2, limit: int = 256) -> dict[s
 
 def start_worker(url: str, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "experiments.worker", "--db", url, *extra],
+        [sys.executable, "-P", "-m", "experiments.worker", "--db", url, *extra],
         cwd=REPO,
+        env=worker_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def worker_env() -> dict[str, str]:
+    """The test builders live in tests/: workers run with -P, so put the repo on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -154,12 +162,15 @@ def test_sigterm_stops_gracefully_with_a_resumable_interrupted_run(sqlite_url: s
 def test_ensure_worker_starts_one_detached_worker_that_exits_when_idle(sqlite_url: str):
     store = open_store(sqlite_url)
     run_id = submit(mlp_raw(), store, {"fit.epochs": "1"})
-    cwd = os.getcwd()
-    os.chdir(REPO)
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = worker_env()["PYTHONPATH"]
     try:
         pid = ensure_worker(sqlite_url)
     finally:
-        os.chdir(cwd)
+        if saved is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = saved
     assert pid is not None
     assert ensure_worker(sqlite_url) is None  # one is alive: no second worker
     wait_for(lambda: store.get_run(run_id).status == "completed", 120, "the run")
