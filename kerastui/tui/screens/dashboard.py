@@ -199,21 +199,17 @@ class DashboardScreen(Screen):
             if self.sort_column not in SORT_KEYS:
                 self._sort()
         else:
-            added = False
             for run in message.runs:
+                if str(run.id) not in table.rows:
+                    # A run the page does not show: only the database knows whether it
+                    # belongs on this page of the current filter and sort, and the total.
+                    self._want_full = True
+                    continue
                 summaries = message.summaries.get(run.id, {})
-                cells = self._cells(run, summaries)
                 self.records[run.id] = run
                 self.values[run.id] = sort_values(run, summaries)
-                if str(run.id) in table.rows:
-                    for (key, _), cell in zip(COLUMNS, cells):
-                        table.update_cell(str(run.id), key, cell)
-                else:
-                    table.add_row(*cells, key=str(run.id))
-                    self.total += 1
-                    added = True
-            if added:
-                self._sort()
+                for (key, _), cell in zip(COLUMNS, self._cells(run, summaries)):
+                    table.update_cell(str(run.id), key, cell)
         self.app.sub_title = (
             f"workers {message.workers} alive ({message.slots} slots) · "
             f"queue {message.queued} · runs {self.total}"
