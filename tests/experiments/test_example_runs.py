@@ -27,9 +27,7 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.mark.slow
 def test_shapes_cnn_runs_for_real(sqlite_store: Store) -> None:
-    missing = missing_engine_pieces("shapes_cnn")
-    if missing:
-        pytest.skip(f"shapes_cnn needs {', '.join(missing)}, not in the engine yet")
+    assert missing_engine_pieces("shapes_cnn") == []
     store = sqlite_store
     overrides = {"fit.epochs": "2", "data.limit": "512", "data.validation_limit": "256"}
     run_id = submit("shapes_cnn", store, overrides)
@@ -74,9 +72,7 @@ def test_shapes_cnn_runs_for_real(sqlite_store: Store) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["sentiment_bilstm", "sentiment_transformer", "shapes_sweep"])
 def test_the_other_builtin_examples_run(sqlite_store: Store, name: str) -> None:
-    missing = missing_engine_pieces(name)
-    if missing:
-        pytest.skip(f"{name} needs {', '.join(missing)}, not in the engine yet")
+    assert missing_engine_pieces(name) == []
     overrides = {"fit.epochs": "1", "data.limit": "128", "data.validation_limit": "64"}
     run = execute_run(submit(name, sqlite_store, overrides), sqlite_store)
     assert run.status == "completed", run.traceback
