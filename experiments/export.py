@@ -169,14 +169,13 @@ def model_for_run(
     checkpoint (or the spec's first layer, or, for old checkpoints, the data).
     """
     from experiments import checkpoints
-    from experiments.spec import resolve, validate_spec
-    from experiments.spec.objects import build_model, make_loss, make_metric, make_optimizer
+    from experiments.runner import compile_model_for_shape
+    from experiments.spec import validate_spec
 
     run = store.get_run(ref)
     info = pick_checkpoint(store, run.id, best=best, epoch=epoch)
     data = store.load_checkpoint(run.id, checkpoint_id=info.id)
     spec = validate_spec(run.spec or {})
-    tables = resolve(spec)
     shapes = data.state.get("input_shapes") or []
     if len(shapes) == 1:
         input_shape: tuple[int, ...] | None = tuple(shapes[0])
@@ -187,12 +186,7 @@ def model_for_run(
     from engine.backend import naming
 
     naming.clear_session()
-    model = build_model(tables["model"], input_shape, name=spec.model.name)
-    model.compile(
-        optimizer=make_optimizer(tables["compile"]["optimizer"]),
-        loss=make_loss(tables["compile"]["loss"]),
-        metrics=[make_metric(m) for m in tables["compile"]["metrics"]] or None,
-    )
+    model = compile_model_for_shape(spec, input_shape)
     checkpoints.restore(model, data.weights, data.optimizer_state, data.state)
     return model
 

@@ -62,8 +62,18 @@ def compile_model(spec: ExperimentSpec, data: PreparedData) -> Any:
         spec: the validated spec.
         data: the prepared data (its sample shape builds the model).
     """
+    return compile_model_for_shape(spec, data.input_shape)
+
+
+def compile_model_for_shape(spec: ExperimentSpec, input_shape: tuple[int, ...] | None) -> Any:
+    """The spec's model, built for inputs of `input_shape` and compiled as `[compile]` says.
+
+    Args:
+        spec: the validated spec.
+        input_shape: one sample's shape (without the batch axis).
+    """
     tables = resolve(spec)
-    model = build_model(tables["model"], data.input_shape, name=spec.model.name)
+    model = build_model(tables["model"], input_shape, name=spec.model.name)
     model.compile(
         optimizer=make_optimizer(tables["compile"]["optimizer"]),
         loss=make_loss(tables["compile"]["loss"]),
