@@ -12,7 +12,9 @@ API overview (`Store` methods; `run_id` is an int, `resolve_run` maps names):
   `get_run(id_or_name)`, `resolve_run`, `list_runs(experiment=, status=,
   sweep_id=, where=, order_by=, limit=, offset=, updated_since=, with_spec=)`,
   `count_runs`, `status_counts`, `run_ids`, `delete_run`, `run_params`,
-  `params_for`. Filter and sort expressions come from `experiments.store.fields`
+  `params_for`, `group_runs(by, where=, metrics=)` (groups by experiment or
+  sweep with status counts and best metrics; `group_order(by)` lists runs
+  group by group). Filter and sort expressions come from `experiments.store.fields`
   (`run_field`, `param_value`, `metric_value`, `tag_value`, `has_tag`).
 - Lifecycle: `claim_next_run(worker_id)` (atomic; priority then FIFO),
   `claim_run`, `mark_running`, `mark_completed`, `mark_failed`,
@@ -26,7 +28,7 @@ API overview (`Store` methods; `run_id` is an int, `resolve_run` maps names):
   `histories`, `epoch_history`, `metric_summaries`, `summaries_for`,
   `metric_keys`, `leaderboard`, `rewind_run(run_id, epoch)` (before resuming).
 - Artifacts: `save_checkpoint`, `list_checkpoints`, `load_checkpoint`
-  (sha256-verified), `prune_checkpoints`, `log_layer_stats`, `layer_stats`,
+  (sha256-verified), `checkpoint_state`, `prune_checkpoints`, `log_layer_stats`, `layer_stats`,
   `append_logs`, `logs`, `save_environment`, `environment`.
 - Annotations: `set_tag`, `remove_tag`, `tags`, `tags_for`, `add_note`, `notes`.
 - SQL: `query_readonly(sql) -> (columns, rows)`, refused by the database if it
@@ -48,6 +50,7 @@ from experiments.store.errors import (
     RunNotFoundError,
     StoreError,
 )
+from experiments.store.groups import GROUP_BY, RunGroup, group_key, group_order
 from experiments.store.migrate import upgrade_schema
 from experiments.store.npz import arrays_to_npz, npz_to_arrays
 from experiments.store.params import flatten_params, spec_hash
@@ -71,6 +74,7 @@ from experiments.store.store import Store, forget_stores, open_store
 
 __all__ = [
     "DEFAULT_HEARTBEAT_TIMEOUT",
+    "GROUP_BY",
     "CheckpointData",
     "CheckpointInfo",
     "CorruptCheckpointError",
@@ -87,6 +91,7 @@ __all__ = [
     "QueryResult",
     "ReadOnlyQueryError",
     "RunNotFoundError",
+    "RunGroup",
     "RunRecord",
     "Store",
     "StoreError",
@@ -98,6 +103,8 @@ __all__ = [
     "flatten_params",
     "forget_stores",
     "get_engine",
+    "group_key",
+    "group_order",
     "metric_direction",
     "npz_to_arrays",
     "open_store",

@@ -115,6 +115,26 @@ class ArtifactsMixin(StoreCore):
             session.flush()
             return _info(checkpoint)
 
+    def checkpoint_state(self, run_id: int) -> dict[str, Any] | None:
+        """The JSON state of a run's newest checkpoint, without reading its bytes (None: none).
+
+        It holds the model's `input_shapes`, so a model can be rebuilt without its data.
+
+        Args:
+            run_id: the run's id.
+
+        Example:
+            >>> store.checkpoint_state(12)["input_shapes"]
+            [[28, 28, 1]]
+        """
+        with self._read() as session:
+            return session.scalar(
+                select(Checkpoint.state)
+                .where(Checkpoint.run_id == run_id)
+                .order_by(Checkpoint.epoch.desc(), Checkpoint.id.desc())
+                .limit(1)
+            )
+
     def list_checkpoints(self, run_id: int) -> list[CheckpointInfo]:
         """A run's checkpoints without their bytes, oldest first.
 

@@ -10,6 +10,7 @@ from sqlalchemy import inspect, text
 
 from experiments.store.artifacts import ArtifactsMixin
 from experiments.store.db import dispose_engines, get_engine, resolve_url
+from experiments.store.groups import GroupsMixin
 from experiments.store.metrics import MetricsMixin
 from experiments.store.migrate import current_revision, head_revision, upgrade_schema
 from experiments.store.queue import QueueMixin
@@ -20,7 +21,7 @@ _stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
 
 
-class Store(RunsMixin, QueueMixin, MetricsMixin, ArtifactsMixin):
+class Store(RunsMixin, QueueMixin, MetricsMixin, ArtifactsMixin, GroupsMixin):
     """Everything recorded about experiments and runs, behind typed methods.
 
     Get one with `open_store(url)`; it is safe to share between threads (each
