@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from experiments import clock
+
 MetricKind = Literal["epoch", "batch"]
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "interrupted"})
 
@@ -142,7 +144,7 @@ class RunRecord(NamedTuple):
         """Time from start to finish, or to now while it runs; None before it started."""
         if self.started_at is None:
             return None
-        end = self.finished_at or dt.datetime.now(dt.UTC)
+        end = self.finished_at or clock.now()
         return end - self.started_at
 
     @property
