@@ -138,6 +138,58 @@ def export_history(store: Any, refs: Sequence[int | str], path: str | os.PathLik
     return _write_atomic(path, out.getvalue().encode())
 
 
+def comparison_rows(comparison: Any) -> list[dict[str, Any]]:
+    """The comparison as rows: each differing param, then each metric's final and best value.
+
+    Columns: `kind` ("param", "final", "best"), `key`, then one per run, `#id name`.
+
+    Args:
+        comparison: an `experiments.compare.Comparison`.
+    """
+    columns = {r.id: f"#{r.id} {r.name}" for r in comparison.runs}
+    rows: list[dict[str, Any]] = []
+    for key, values in comparison.params.items():
+        rows.append({"kind": "param", "key": key, **{columns[i]: values.get(i) for i in columns}})
+    for which in ("final", "best"):
+        for key, per_run in sorted(comparison.metrics.items()):
+            rows.append(
+                {
+                    "kind": which,
+                    "key": key,
+                    **{c: (per_run.get(i) or {}).get(which) for i, c in columns.items()},
+                }
+            )
+    return rows
+
+
+def format_comparison(comparison: Any, fmt: str) -> str:
+    """Render a comparison (differing params, metrics side by side) as `csv`, `json` or `md`.
+
+    Args:
+        comparison: an `experiments.compare.Comparison`.
+        fmt: "csv", "json" or "md".
+
+    Example:
+        >>> print(format_comparison(compare_runs(store, [3, 4]), "md"))
+    """
+    return format_runs(comparison_rows(comparison), fmt)
+
+
+def export_comparison(
+    store: Any, refs: Sequence[int | str], fmt: str, path: str | os.PathLike[str]
+) -> Path:
+    """Compare runs and write the comparison to a CSV, JSON or Markdown file.
+
+    Example:
+        >>> export_comparison(store, [3, 4], "csv", "exports/compare.csv")
+    """
+    from experiments.compare import compare_runs
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return _write_atomic(path, format_comparison(compare_runs(store, refs), fmt).encode())
+
+
 def pick_checkpoint(
     store: Any, run_id: int, *, best: bool = False, epoch: int | None = None
 ) -> Any:
