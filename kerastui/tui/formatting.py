@@ -7,6 +7,8 @@ from typing import Any
 
 from rich.text import Text
 
+from experiments import clock
+
 STATUS_STYLES = {
     "queued": "yellow",
     "running": "bold cyan",
@@ -66,7 +68,7 @@ def duration_seconds(run: Any, now: dt.datetime | None = None) -> float | None:
     """Seconds from start to finish (to now while it runs), or None before it starts."""
     if run.started_at is None:
         return None
-    end = run.finished_at or now or dt.datetime.now(dt.UTC)
+    end = run.finished_at or now or clock.now()
     return max((_aware(end) - _aware(run.started_at)).total_seconds(), 0.0)
 
 
@@ -82,11 +84,11 @@ def duration_text(seconds: float | None) -> str:
 
 
 def started_text(run: Any) -> str:
-    """When the run started (or was created, when still queued), in local time."""
+    """When the run started (or was created, when still queued), in local time (`clock.local`)."""
     moment = run.started_at or run.created_at
     if moment is None:
         return "-"
-    return _aware(moment).astimezone().strftime("%m-%d %H:%M")
+    return clock.local(moment).strftime("%m-%d %H:%M")
 
 
 def final_values(summaries: dict[str, Any]) -> dict[str, float | None]:

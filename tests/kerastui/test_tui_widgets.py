@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from experiments import clock
 from experiments.store import RunRecord
-from kerastui.tui.formatting import duration_text, progress_text, sort_values
+from kerastui.tui.formatting import (
+    duration_seconds,
+    duration_text,
+    progress_text,
+    sort_values,
+    started_text,
+)
 from kerastui.tui.screens.launch import form_overrides
 from kerastui.tui.widgets.chart import Series, render_chart
 
@@ -44,6 +51,18 @@ def test_progress_and_duration_cells() -> None:
     assert duration_text(None) == "-"
     values = sort_values(run._replace(finished_at=start + dt.timedelta(seconds=9)), {})
     assert values["duration"] == 9.0 and values["loss"] is None
+
+
+def test_running_duration_and_start_time_follow_the_clock_in_use() -> None:
+    start = dt.datetime(2026, 1, 1, 23, 50, tzinfo=dt.UTC)
+    run = RunRecord(1, "a", "e", "running", started_at=start)
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    with clock.use_clock(lambda: start + dt.timedelta(minutes=3, seconds=5), zone=tokyo):
+        assert duration_text(duration_seconds(run)) == "3m05s"
+        assert started_text(run) == "01-02 08:50"
+    with clock.use_clock(lambda: start, zone=dt.UTC):
+        assert started_text(run) == "01-01 23:50"
+        assert started_text(run._replace(started_at=None, created_at=start)) == "01-01 23:50"
 
 
 def test_form_overrides_keep_only_filled_fields() -> None:
