@@ -30,13 +30,15 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from engine.backend.config import floatx
-from engine.backend.tensor import Tensor
+from engine.backend.tensor import Tensor, recording
 from engine.ops.batch_parallel import map_chunks, scratch
 from engine.ops.core import as_array, record
 
 IntOrTuple = int | Sequence[int]
 
 _PADDINGS = ("valid", "same", "causal")
+# The largest im2col matrix a layer keeps from its forward pass for its backward pass.
+KEEP_COLUMNS_BYTES = 256 << 20
 
 
 # Arguments -----------------------------------------------------------------------
@@ -297,6 +299,8 @@ def _conv_pass(
     sum_src: bool = False,
     relu: bool = False,
     relu_out: np.ndarray | None = None,
+    cols_store: np.ndarray | None = None,
+    cols_ready: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Run the requested parts of a convolution `y = conv(src, w)` chunk by chunk.
 
@@ -314,6 +318,11 @@ def _conv_pass(
         relu: apply `max(., 0)` to `out` in place.
         relu_out: the output of a fused relu; `gy` is then the gradient w.r.t.
             it and is masked by `relu_out > 0` before use.
+        cols_store: a `(groups, n*windows, kh*kw*cin/groups)` array for the whole
+            batch's im2col matrix: the forward pass writes it there (instead of
+            chunk scratch) so the backward pass can reuse it for the kernel
+            gradient instead of rebuilding it.
+        cols_ready: `cols_store` already holds the matrix (the backward pass).
 
     Returns:
         `(kernel gradient, summed gy, summed src)`, None where not asked for.
@@ -341,6 +350,8 @@ def _conv_pass(
     def columns(a: int, b: int) -> np.ndarray:
         """The `(groups, n*windows, kh*kw*cin/groups)` im2col matrix of items a:b."""
         n = b - a
+        if cols_ready:
+            return cols_store[:, a * grid.windows : b * grid.windows]  # type: ignore[index]
         x = src[a:b]  # type: ignore[index]
         if grid.pointwise and groups == 1:
             return x.reshape(1, n * grid.windows, cin)
@@ -350,7 +361,11 @@ def _conv_pass(
             xp[(slice(None), *grid.interior())] = x
         else:
             xp = x
-        cols = scratch("conv_cols", (groups, n * grid.windows, k2), dtype)
+        cols = (
+            scratch("conv_cols", (groups, n * grid.windows, k2), dtype)
+            if cols_store is None
+            else cols_store[:, a * grid.windows : b * grid.windows]
+        )
         np.copyto(cols.reshape(groups, n, *grid.out, kh, kw, cg), grid.window_view(xp, groups))
         return cols
 
@@ -441,6 +456,25 @@ def _conv_pass(
         total(1),
         total(2),
     )
+
+
+def _kept_columns(
+    grid: _Grid, batch: int, groups: int, cin_per_group: int, dtype: np.dtype
+) -> np.ndarray | None:
+    """A buffer for the forward pass's im2col matrix when a tape will want it back.
+
+    While recording, the kernel gradient needs the same im2col matrix as the
+    forward pass: keeping it (one array per layer per step) replaces a second
+    strided copy, the costliest part of a small-channel layer's backward pass.
+    Outside a tape, for 1x1 kernels (no copy) and for matrices over
+    `KEEP_COLUMNS_BYTES` the matrix is rebuilt chunk by chunk instead.
+    """
+    if not recording() or (grid.pointwise and groups == 1):
+        return None
+    shape = (groups, batch * grid.windows, grid.offsets * cin_per_group)
+    if int(np.prod(shape)) * dtype.itemsize > KEEP_COLUMNS_BYTES:
+        return None
+    return np.empty(shape, dtype)
 
 
 # Public ops --------------------------------------------------------------------------------
@@ -545,7 +579,8 @@ def _grouped_conv(
     grid = _conv_grid(x2.shape[1:3], w2.shape[:2], (1, *s) if rank == 1 else s, padding,
                       (1, *d) if rank == 1 else d)  # fmt: skip
     y = np.empty((x.shape[0], *grid.out, f), x.dtype)
-    _conv_pass(grid, w2, groups, src=x2, out=y, out_bias=b, relu=relu)
+    cols = _kept_columns(grid, x.shape[0], groups, w2.shape[2], x.dtype)
+    _conv_pass(grid, w2, groups, src=x2, out=y, out_bias=b, relu=relu, cols_store=cols)
 
     def vjp(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         g2 = g.reshape(y.shape).astype(x.dtype, copy=False)
@@ -553,6 +588,7 @@ def _grouped_conv(
         gw, gb, _ = _conv_pass(
             grid, w2, groups, src=x2, gy=g2, kernel_grad=needs[1], adjoint=gx,
             sum_gy=len(needs) > 2 and needs[2], relu_out=y if relu else None,
+            cols_store=cols, cols_ready=cols is not None,
         )  # fmt: skip
         return (
             None if gx is None else gx.reshape(x.shape),
