@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from experiments.compare import Comparison, compare_runs
 from kerastui.tui.formatting import metric_text
+from kerastui.tui.screens.export import COMPARE_KINDS, ExportScope, ExportScreen
 from kerastui.tui.widgets import LineChart, Series
 
 
@@ -27,7 +28,7 @@ class Compared(Message):
 
 
 class CompareScreen(Screen):
-    """Two or more runs side by side; `m` picks the metric of the overlaid curves.
+    """Two or more runs side by side; `m` picks the metric of the overlaid curves, `e` exports.
 
     Args:
         run_ids: the runs to compare.
@@ -39,6 +40,7 @@ class CompareScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("m", "next_metric", "Next metric"),
+        Binding("e", "export", "Export"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
@@ -108,6 +110,12 @@ class CompareScreen(Screen):
             keys = sorted(comparison.histories)
             self.metric = "val_loss" if "val_loss" in keys else (keys[0] if keys else None)
         self._draw()
+
+    def action_export(self) -> None:
+        """Open the export dialog for the comparison (or the compared runs' table or histories)."""
+        stem = "compare-" + "-".join(str(i) for i in self.run_ids)
+        scope = ExportScope(f"the {len(self.run_ids)} compared runs", list(self.run_ids), stem)
+        self.app.push_screen(ExportScreen([scope], COMPARE_KINDS))
 
     def action_next_metric(self) -> None:
         if not self.comparison or not self.comparison.histories:
