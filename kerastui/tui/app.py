@@ -38,7 +38,9 @@ class KerastuiApp(App):
     """
 
     TITLE = "kerastui"
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/narrow.tcss"]
+    # Below 100 columns screens get the class -narrow (styles/narrow.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False)]
 
     def __init__(
