@@ -131,3 +131,20 @@ def test_a_forked_child_gets_a_fresh_pool(two_workers):
 def _chunked_sum_in_child() -> None:
     parts = batch_parallel.map_chunks(lambda a, b: b - a, 8, bytes_per_item=1 << 20, flops=1e9)
     raise SystemExit(0 if sum(parts) == 8 else 1)
+
+
+def test_default_workers_follow_blas_threads(monkeypatch):
+    # A process whose BLAS runs one thread (a worker's one-core slot) runs ops inline;
+    # otherwise the pool has as many threads as BLAS, never more than the CPUs.
+    class Controller:
+        def __init__(self, threads):
+            self.num_threads = threads
+
+    for blas, cpus, expected in ((1, 8, 1), (2, 2, 2), (16, 4, 4)):
+        monkeypatch.setattr(batch_parallel, "_workers", None)
+        monkeypatch.setattr(batch_parallel, "_blas", [Controller(blas)])
+        monkeypatch.setattr(batch_parallel.os, "cpu_count", lambda cpus=cpus: cpus)
+        assert batch_parallel.num_workers() == expected
+    monkeypatch.setattr(batch_parallel, "_workers", None)
+    monkeypatch.setattr(batch_parallel, "_blas", [])
+    assert batch_parallel.num_workers() == 1
