@@ -145,7 +145,7 @@ async def test_launch_form_validates_and_queues(store: Store) -> None:
         await pilot.press("l")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen)
         assert screen.spec_source() == "shapes_cnn"
-        problems = screen.query_one("#launch-problems", Static)
+        problems = screen.query_one("#launch-message", Static)
         await wait_for(pilot, lambda: screen.problems == [])
 
         screen.query_one("#epochs", Input).value = "many"
@@ -156,7 +156,7 @@ async def test_launch_form_validates_and_queues(store: Store) -> None:
         assert store.count_runs() == 2
 
         screen.query_one("#epochs", Input).value = "1"
-        screen.query_one("#limit", Input).value = "64"
+        screen.query_one("#data", Input).value = "scale=true, one_hot=true, limit=64"
         screen.query_one("#learning_rate", Input).value = "0.02"
         await wait_for(pilot, lambda: screen.problems == [])
         await pilot.press("ctrl+l")
@@ -197,8 +197,15 @@ async def test_launching_a_sweep_spec_queues_every_trial(store: Store) -> None:
         screen = await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen)
         await wait_for(pilot, lambda: screen.problems == [])
         screen.query_one("#spec", Select).value = "shapes_sweep"
-        screen.query_one("#limit", Input).value = "64"
-        await wait_for(pilot, lambda: screen.problems == [] and screen.generation > 2)
+        await wait_for(pilot, lambda: screen.loaded_source == "shapes_sweep")
+        screen.query_one("#data", Input).value = "scale=true, one_hot=true, limit=64"
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.problems == []
+                and "6 runs" in str(screen.query_one("#launch-message", Static).render())
+            ),
+        )
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: store.count_runs() > 3, timeout=30)
         assert len(store.list_sweeps()) == 1

@@ -13,7 +13,6 @@ from kerastui.tui.formatting import (
     sort_values,
     started_text,
 )
-from kerastui.tui.screens.launch import form_overrides
 from kerastui.tui.widgets.chart import Series, render_chart
 
 
@@ -63,10 +62,3 @@ def test_running_duration_and_start_time_follow_the_clock_in_use() -> None:
     with clock.use_clock(lambda: start, zone=dt.UTC):
         assert started_text(run) == "01-01 23:50"
         assert started_text(run._replace(started_at=None, created_at=start)) == "01-01 23:50"
-
-
-def test_form_overrides_keep_only_filled_fields() -> None:
-    assert form_overrides({"epochs": " 3 ", "seed": "", "learning_rate": "0.01"}) == {
-        "fit.epochs": "3",
-        "compile.optimizer.learning_rate": "0.01",
-    }

@@ -1,7 +1,15 @@
-"""The launch form: a spec, a few overrides validated as you type, and launch."""
+"""The launch form: start from a spec or a run, edit it, validate as you type, save or launch.
+
+Every field is text read like a `--set` override, and the whole form is
+validated by the spec's own validation in a thread after each change, so the
+messages are the command line's. An invalid form saves and launches nothing.
+"""
 
 from __future__ import annotations
 
+import copy
+import re
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +19,41 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-# The fields of the form: (input id, label, dotted spec path).
-FIELDS = (
-    ("epochs", "epochs", "fit.epochs"),
-    ("batch_size", "batch size", "fit.batch_size"),
-    ("learning_rate", "learning rate", "compile.optimizer.learning_rate"),
-    ("seed", "seed", "fit.seed"),
-    ("limit", "data limit", "data.limit"),
+from kerastui.tui.screens.prompt import ConfirmScreen, PromptScreen
+from kerastui.tui.spec_form import SpecForm, form_from_raw, raw_from_form
+from kerastui.tui.widgets.layer_editor import LayerEditor
+
+# The text fields of the form: (SpecForm attribute and input id, label, placeholder).
+DATA_FIELDS = (
+    ("name", "experiment name", "the experiment's name"),
+    ("dataset", "dataset", "shapes, mnist, spirals..."),
+    ("data", "data settings", "limit=4000, scale=true, options={...}"),
 )
+COMPILE_FIELDS = (
+    ("optimizer", "optimizer", "Adam, SGD, RMSprop..."),
+    ("learning_rate", "learning rate", "the optimizer's default"),
+    ("optimizer_arguments", "optimizer args", "beta_1=0.9, ..."),
+    ("loss", "loss", "categorical_crossentropy..."),
+    ("loss_arguments", "loss args", "from_logits=true, ..."),
+    ("metrics", "metrics", "accuracy, mae, ..."),
+)
+FIT_FIELDS = (
+    ("epochs", "epochs", "10 (default)"),
+    ("batch_size", "batch size", "32 (default)"),
+    ("seed", "seed", "0 (default)"),
+)
+SWEEP_FIELDS = (
+    ("sweep_max_runs", "sweep max runs", "every combination (grid)"),
+    ("sweep_values", "sweep values", "compile.optimizer.learning_rate=[0.01, 0.001]"),
+)
+TEXT_FIELDS = DATA_FIELDS + COMPILE_FIELDS + FIT_FIELDS + SWEEP_FIELDS
+SWEEP_METHODS = [("no sweep", "none"), ("grid", "grid"), ("random", "random")]
+RUN_PREFIX = "run:"
+RECENT_RUNS = 50
+_FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def spec_choices(workspace: Path | None = None) -> list[tuple[str, str]]:
@@ -36,146 +69,383 @@ def spec_choices(workspace: Path | None = None) -> list[tuple[str, str]]:
     return choices
 
 
-def form_overrides(values: dict[str, str]) -> dict[str, str]:
-    """The spec overrides the non-empty form fields stand for (`{"fit.epochs": "3"}`)."""
-    paths = {field_id: path for field_id, _, path in FIELDS}
-    return {paths[k]: v.strip() for k, v in values.items() if k in paths and v.strip()}
+def run_choices(store: Any, include: int | None = None) -> list[tuple[str, str]]:
+    """(label, source) of the newest runs, and of run `include` if it is older."""
+    runs = store.list_runs(limit=RECENT_RUNS)
+    if include is not None and all(r.id != include for r in runs):
+        runs.append(store.get_run(include))
+    return [(f"run {r.id} {r.name} ({r.experiment})", f"{RUN_PREFIX}{r.id}") for r in runs]
+
+
+def engine_names() -> dict[str, list[str]]:
+    """The names the form suggests: layers, datasets, optimizers and losses of the engine."""
+    from experiments.spec.names import (
+        dataset_loaders,
+        layer_classes,
+        loss_objects,
+        optimizer_classes,
+    )
+
+    return {
+        "layers": sorted(layer_classes()),
+        "dataset": sorted(dataset_loaders()),
+        "optimizer": sorted(optimizer_classes()),
+        "loss": sorted(loss_objects()),
+    }
+
+
+@dataclass
+class Checked:
+    """What validating a form found: the spec to launch or save, or the problems."""
+
+    raw: dict[str, Any] | None
+    problems: list[str]
+    runs: int = 0
+
+
+def check_form(form: SpecForm) -> Checked:
+    """Validate the form's spec with the spec's own validation (the command line's messages)."""
+    from experiments.spec import SpecError, sweep_trials, validate_spec
+
+    try:
+        raw = raw_from_form(form)
+        spec = validate_spec(raw)
+    except SpecError as err:
+        return Checked(None, [str(err)])
+    return Checked(raw, [], len(sweep_trials(spec.sweep)) if spec.sweep else 1)
+
+
+def file_stem(name: str) -> str | None:
+    """The file name (without `.toml`) a save-as answer stands for, or None when unusable."""
+    stem = name.strip().removesuffix(".toml")
+    return stem if _FILE_STEM.fullmatch(stem) else None
 
 
 class Choices(Message):
-    """The specs to choose from, read in a thread."""
+    """The sources to start from, and the engine's names, read in a thread."""
 
-    def __init__(self, choices: list[tuple[str, str]]) -> None:
+    def __init__(self, choices: list[tuple[str, str]], names: dict[str, list[str]]) -> None:
         super().__init__()
         self.choices = choices
+        self.names = names
+
+
+class Loaded(Message):
+    """A source was read: the form it gives, or why it could not be read."""
+
+    def __init__(self, source: str, form: SpecForm | None, problem: str = "") -> None:
+        super().__init__()
+        self.source = source
+        self.form = form
+        self.problem = problem
 
 
 class Validated(Message):
-    """The outcome of validating the form: the problems (empty when valid)."""
+    """The outcome of validating the form."""
 
-    def __init__(self, generation: int, problems: list[str]) -> None:
+    def __init__(self, generation: int, checked: Checked) -> None:
         super().__init__()
         self.generation = generation
-        self.problems = problems
+        self.checked = checked
+
+
+class Saving(Message):
+    """A valid spec is ready to be saved: ask where."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        super().__init__()
+        self.raw = raw
 
 
 class LaunchScreen(Screen):
-    """Pick a spec, edit epochs, batch size, learning rate, seed and data limit, launch.
+    """Start from an example, a workspace spec or a run; edit it; save it as TOML or launch it.
 
-    Every change is validated in a thread with the spec's own messages; launching
-    an invalid form queues nothing.
+    Args:
+        run_id: start from this run's stored spec; a launched run is then a rerun of it.
+        workspace: the folder whose `experiments/` holds the specs (the current directory).
 
     Example:
-        >>> app.push_screen(LaunchScreen())
+        >>> app.push_screen(LaunchScreen(run_id=12))
     """
 
+    CSS_PATH = "../styles/launch.tcss"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+l", "launch", "Launch"),
+        Binding("ctrl+s", "save", "Save TOML"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: int | None = None, workspace: Path | None = None) -> None:
         super().__init__()
+        self.run_id = run_id
+        self.workspace = workspace or Path.cwd()
+        self.form: SpecForm | None = None
+        self.loaded_source: str | None = None
         self.generation = 0
-        self.problems: list[str] = ["choose a spec"]
+        # The generation whose validation the message shows.
+        self.last = 0
+        self.problems: list[str] = ["choose a spec to start from"]
+        self.runs = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="launch"):
-            yield Label("spec")
-            yield Select([], id="spec", prompt="reading the specs...")
-            for field_id, label, path in FIELDS:
-                with Horizontal(classes="field"):
-                    yield Label(f"{label} ({path})", classes="field-label")
-                    yield Input(placeholder="spec default", id=field_id)
-            yield Static("", id="launch-problems")
-            yield Button("Launch (ctrl+l)", id="launch-button", variant="primary")
+        with VerticalScroll(id="launch-form"):
+            with Horizontal(classes="field"):
+                yield Label("start from", classes="field-label")
+                yield Select([], id="spec", prompt="reading the specs...", compact=True)
+            yield from self._fields(DATA_FIELDS)
+            yield LayerEditor(id="layer-editor")
+            yield from self._fields(COMPILE_FIELDS)
+            yield from self._fields(FIT_FIELDS)
+            with Horizontal(classes="field"):
+                yield Label("sweep", classes="field-label")
+                yield Select(
+                    SWEEP_METHODS, id="sweep_method", allow_blank=False, value="none", compact=True
+                )
+            yield from self._fields(SWEEP_FIELDS)
+            with Horizontal(id="launch-buttons"):
+                yield Button("Launch (ctrl+l)", id="launch-button", variant="primary")
+                yield Button("Save TOML (ctrl+s)", id="save-button")
+        with VerticalScroll(id="launch-status"):
+            yield Static(self.problems[0], id="launch-message", classes="invalid")
         yield Footer()
+
+    @staticmethod
+    def _fields(specs: tuple[tuple[str, str, str], ...]) -> ComposeResult:
+        for field_id, label, placeholder in specs:
+            with Horizontal(classes="field"):
+                yield Label(label, classes="field-label")
+                yield Input(placeholder=placeholder, id=field_id, compact=True)
 
     def on_mount(self) -> None:
         self._read_choices()
 
+    # Reading the sources and the engine's names -----------------------------------------
+
     @work(thread=True, group="launch-choices")
     def _read_choices(self) -> None:
-        self.post_message(Choices(spec_choices()))
+        store = self.app.store  # type: ignore[attr-defined]
+        choices = spec_choices(self.workspace)
+        try:
+            choices += run_choices(store, self.run_id)
+        except Exception as err:  # an unknown run or a database failure: the specs still work
+            self.app.call_from_thread(self.app.notify, f"runs not listed: {err}", severity="error")
+        self.post_message(Choices(choices, engine_names()))
 
     def on_choices(self, message: Choices) -> None:
+        for field_id in ("dataset", "optimizer", "loss"):
+            names = message.names[field_id]
+            self.query_one(f"#{field_id}", Input).suggester = SuggestFromList(
+                names, case_sensitive=False
+            )
+        self.query_one(LayerEditor).set_layer_types(message.names["layers"])
         select = self.query_one("#spec", Select)
         select.set_options(message.choices)
-        if any(source == "shapes_cnn" for _, source in message.choices):
-            select.value = "shapes_cnn"
-        self.validate_form()
-
-    def form_values(self) -> dict[str, str]:
-        """The text of every field."""
-        return {field_id: self.query_one(f"#{field_id}", Input).value for field_id, _, _ in FIELDS}
+        sources = {source for _, source in message.choices}
+        start = f"{RUN_PREFIX}{self.run_id}" if self.run_id is not None else "shapes_cnn"
+        if start in sources:
+            select.value = start
 
     def spec_source(self) -> str | None:
-        """The chosen spec (an example name or a path), or None."""
+        """The chosen source: an example name, a spec file path or `run:ID`; None if none."""
         value = self.query_one("#spec", Select).value
         return None if value is Select.BLANK else str(value)
 
+    @property
+    def parent_run_id(self) -> int | None:
+        """The run the form started from (a launched run reruns it), if any."""
+        source = self.loaded_source or ""
+        return int(source.removeprefix(RUN_PREFIX)) if source.startswith(RUN_PREFIX) else None
+
+    @on(Select.Changed, "#spec")
+    def _source_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        source = self.spec_source()
+        if source is not None and source != self.loaded_source:
+            self._load(source)
+
+    @work(thread=True, exclusive=True, group="launch-load")
+    def _load(self, source: str) -> None:
+        from experiments.spec import SpecError, read_spec_file
+
+        try:
+            if source.startswith(RUN_PREFIX):
+                run = self.app.store.get_run(int(source.removeprefix(RUN_PREFIX)))  # type: ignore[attr-defined]
+                if run.spec is None:
+                    raise ValueError(f"run {run.id} has no stored spec to start from")
+                raw = run.spec
+            else:
+                raw = read_spec_file(source)
+            form = form_from_raw(raw)
+        except (SpecError, ValueError, LookupError) as err:
+            self.post_message(Loaded(source, None, str(err)))
+            return
+        self.post_message(Loaded(source, form))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.source != self.spec_source():
+            return
+        if message.form is None:
+            self._show(Checked(None, [message.problem]))
+            return
+        form = self.form = message.form
+        self.loaded_source = message.source
+        for field_id, _, _ in TEXT_FIELDS:
+            self.query_one(f"#{field_id}", Input).value = getattr(form, field_id)
+        self.query_one("#sweep_method", Select).value = form.sweep_method or "none"
+        builder = str((form.base.get("model") or {}).get("builder") or "")
+        self.query_one(LayerEditor).load(copy.deepcopy(form.layers), builder)
+        self.validate_form()
+
+    # Validation ------------------------------------------------------------------------------
+
+    def current_form(self) -> SpecForm | None:
+        """The form's fields as they are now (None before a source is loaded)."""
+        if self.form is None:
+            return None
+        values = {f.name: getattr(self.form, f.name) for f in fields(SpecForm)}
+        values.update(
+            {
+                field_id: self.query_one(f"#{field_id}", Input).value
+                for field_id, _, _ in TEXT_FIELDS
+            }
+        )
+        method = self.query_one("#sweep_method", Select).value
+        values["sweep_method"] = "" if method in ("none", Select.BLANK) else str(method)
+        rows = self.query_one(LayerEditor).rows
+        # A copy: the validation thread must not see the list change under it.
+        values["layers"] = copy.deepcopy(rows)
+        return SpecForm(**values)
+
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(Select.Changed, "#sweep_method")
+    @on(LayerEditor.Changed)
     def validate_form(self) -> None:
-        """Validate the spec with the form's overrides (in a thread)."""
+        """Validate the form (in a thread); the result shows below the form."""
+        form = self.current_form()
+        if form is None:
+            return
         self.generation += 1
-        self._validate(self.generation, self.spec_source(), form_overrides(self.form_values()))
+        self._validate(self.generation, form)
 
     @work(thread=True, exclusive=True, group="launch-validate")
-    def _validate(self, generation: int, source: str | None, overrides: dict[str, str]) -> None:
-        self.post_message(Validated(generation, check(source, overrides)))
+    def _validate(self, generation: int, form: SpecForm) -> None:
+        self.post_message(Validated(generation, check_form(form)))
 
     def on_validated(self, message: Validated) -> None:
-        if message.generation != self.generation:
-            return
-        self.problems = message.problems
-        text = "\n".join(message.problems) if message.problems else "valid: ready to launch"
-        problems = self.query_one("#launch-problems", Static)
+        if message.generation == self.generation:
+            self.last = message.generation
+            self._show(message.checked)
+
+    def _show(self, checked: Checked) -> None:
+        self.problems = checked.problems
+        self.runs = checked.runs
+        if checked.problems:
+            text = "\n".join(checked.problems)
+        elif checked.runs > 1:
+            text = f"valid: launching queues {checked.runs} runs (one per sweep trial)"
+        else:
+            text = "valid: ready to launch or save"
+        problems = self.query_one("#launch-message", Static)
         problems.update(text)
-        problems.set_class(bool(message.problems), "invalid")
+        problems.set_class(bool(checked.problems), "invalid")
+
+    def _refuse(self, what: str, problems: list[str]) -> None:
+        self.app.call_from_thread(
+            self.app.notify, "\n".join(problems), title=f"not {what}", severity="error"
+        )
+
+    # Launch --------------------------------------------------------------------------------
 
     @on(Button.Pressed, "#launch-button")
     def action_launch(self) -> None:
-        source = self.spec_source()
-        overrides = form_overrides(self.form_values())
-        self._launch(source, overrides)
+        form = self.current_form()
+        if form is None:
+            self.app.notify("choose a spec to start from first", severity="error")
+            return
+        self._launch(form, self.parent_run_id)
 
     @work(thread=True, exclusive=True, group="launch-submit")
-    def _launch(self, source: str | None, overrides: dict[str, str]) -> None:
+    def _launch(self, form: SpecForm, parent_run_id: int | None) -> None:
         # Validated again here: the form may have changed since the last check.
-        problems = check(source, overrides)
-        if problems:
-            self.app.call_from_thread(
-                self.app.notify, "\n".join(problems), title="not launched", severity="error"
-            )
+        checked = check_form(form)
+        if checked.raw is None:
+            self._refuse("launched", checked.problems)
             return
+        from experiments.submit import submit
         from experiments.sweeps import launch
 
         app: Any = self.app
         try:
-            # A sweep spec queues every trial; any other spec queues one run.
-            run_ids = launch(source, app.store, overrides)
-        except Exception as err:  # a spec or database problem: tell, keep running
-            app.call_from_thread(app.notify, str(err), title="not launched", severity="error")
+            if "sweep" in checked.raw:
+                run_ids = launch(checked.raw, app.store)
+            else:
+                run_ids = [submit(checked.raw, app.store, parent_run_id=parent_run_id)]
+        except Exception as err:  # a trial the spec refuses, or the database: tell, keep running
+            self._refuse("launched", [str(err)])
             return
         queued = ", ".join(str(i) for i in run_ids)
-        app.call_from_thread(app.notify, f"queued run{'s' if len(run_ids) > 1 else ''} {queued}")
+        rerun = f" (a rerun of run {parent_run_id})" if parent_run_id and len(run_ids) == 1 else ""
+        app.call_from_thread(
+            app.notify, f"queued run{'s' if len(run_ids) > 1 else ''} {queued}{rerun}"
+        )
         app.call_from_thread(app.refresh_screens)
         app.ensure_worker_running()
 
+    # Save as TOML ----------------------------------------------------------------------------
 
-def check(source: str | None, overrides: dict[str, str]) -> list[str]:
-    """The problems of `source` with `overrides` (the spec's own messages), empty when valid."""
-    from experiments.spec import SpecError, read_spec_file, validate_spec
+    @on(Button.Pressed, "#save-button")
+    def action_save(self) -> None:
+        form = self.current_form()
+        if form is None:
+            self.app.notify("choose a spec to start from first", severity="error")
+            return
+        self._check_for_save(form)
 
-    if source is None:
-        return ["choose a spec"]
-    try:
-        validate_spec(read_spec_file(source), overrides)
-    except SpecError as err:
-        return [str(err)]
-    except (OSError, ValueError) as err:  # an unreadable or malformed TOML file
-        return [str(err)]
-    return []
+    @work(thread=True, exclusive=True, group="launch-save")
+    def _check_for_save(self, form: SpecForm) -> None:
+        checked = check_form(form)
+        if checked.raw is None:
+            self._refuse("saved", checked.problems)
+            return
+        self.post_message(Saving(checked.raw))
+
+    def on_saving(self, message: Saving) -> None:
+        name = str((message.raw.get("experiment") or {}).get("name") or "")
+        self.app.push_screen(
+            PromptScreen(f"Save as {self.workspace / 'experiments'}/NAME.toml; NAME:", name),
+            lambda answer: self._save_as(message.raw, answer),
+        )
+
+    def _save_as(self, raw: dict[str, Any], answer: str | None) -> None:
+        if answer is None or not answer.strip():
+            return
+        stem = file_stem(answer)
+        if stem is None:
+            self.app.notify(
+                f"{answer.strip()!r} is not a file name; use letters, digits, '-', '_' and '.', "
+                "such as shapes_cnn_small",
+                title="not saved",
+                severity="error",
+            )
+            return
+        path = self.workspace / "experiments" / f"{stem}.toml"
+        if path.exists():
+            self.app.push_screen(
+                ConfirmScreen(f"experiments/{path.name} exists. Overwrite it?"),
+                lambda yes: self._write(raw, path, True) if yes else None,
+            )
+            return
+        self._write(raw, path, False)
+
+    @work(thread=True, group="launch-save")
+    def _write(self, raw: dict[str, Any], path: Path, overwrite: bool) -> None:
+        from experiments.spec.writing import write_spec_file
+
+        try:
+            written = write_spec_file(raw, path, overwrite=overwrite)
+        except (OSError, ValueError) as err:  # a file that appeared, a folder not writable
+            self._refuse("saved", [str(err)])
+            return
+        self.app.call_from_thread(self.app.notify, f"saved {written}")
