@@ -19,13 +19,18 @@ HELP = """\
 [b]Run detail[/b]
   escape  back         x  cancel             R  resume
   e  export model      g  tag (key=value)    n  note        d  delete
+  E  rerun with edits (the launch form, started from this run)
 
 [b]Compare[/b]
   escape  back         m  next metric for the overlaid curves
 
 [b]Launch[/b]
-  ctrl+l  launch       escape  back
-  fields are validated as you type; an invalid form launches nothing
+  ctrl+l  launch       ctrl+s  save as experiments/NAME.toml
+  escape  back         tab  next field
+  layers: a  add (the type chosen below)   x  remove
+          shift+up/down  move   enter  edit arguments (key=value)
+  values read like --set; every field is validated as you type and
+  an invalid form saves and launches nothing
 
 [b]Filter expressions[/b]
   status = "completed" and metrics.val_accuracy > 0.9
