@@ -81,12 +81,12 @@ class LayerEditor(Vertical):
     def load(self, rows: list[LayerRow] | None, builder: str = "") -> None:
         """Show `rows` (None: the model is built by `builder`, and has no layer list)."""
         self.rows = rows
-        self.query_one("#layers-builder", Static).update(
-            ""
-            if rows is not None
-            else f"the model is built by {builder or 'a builder function'}; "
+        note = self.query_one("#layers-builder", Static)
+        note.update(
+            f"the model is built by {builder or 'a builder function'}; "
             "its layers are edited in Python, not here"
         )
+        note.display = rows is None
         for widget in (LayerTable, "#layer-type", "#layer-args"):
             self.query_one(widget).disabled = rows is None  # type: ignore[arg-type]
         self._redraw(0)
