@@ -356,3 +356,22 @@ async def test_rerun_with_edits_from_the_run_detail(store: Store) -> None:
     assert rerun.spec["compile"]["optimizer"]["learning_rate"] == 0.02
     # Everything not edited is the parent's.
     assert rerun.spec["model"] == store.get_run(parent).spec["model"]
+
+
+@synchronous
+async def test_a_builder_model_is_kept_and_its_layers_are_not_offered(store: Store) -> None:
+    app = app_for(store, [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_launch(pilot, app, "sentiment_transformer")
+        note = screen.query_one("#layers-builder", Static)
+        assert note.display and "built by" in str(note.render())
+        assert screen.query_one("#layers").disabled
+        screen.query_one("#epochs", Input).value = "1"
+        await settle(pilot, screen)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: store.count_runs() == 1)
+    run = store.get_run(store.list_runs()[0].id)
+    assert (
+        run.spec["model"]["builder"] == read_spec_file("sentiment_transformer")["model"]["builder"]
+    )
+    assert run.epochs_total == 1
