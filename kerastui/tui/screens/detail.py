@@ -14,10 +14,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from experiments.export import export_model
 from kerastui.tui.formatting import duration_seconds, duration_text, metric_text, status_text
+from kerastui.tui.screens.export import ExportScope, ExportScreen
 from kerastui.tui.screens.prompt import ConfirmScreen, PromptScreen
 from kerastui.tui.widgets import LineChart, Series
+from kerastui.tui.widgets.model_summary import ModelSummaryView
 
 
 @dataclass
@@ -49,7 +50,7 @@ class DetailScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("x", "cancel_run", "Cancel"),
         Binding("R", "resume_run", "Resume", key_display="R"),
-        Binding("e", "export", "Export model"),
+        Binding("e", "export", "Export"),
         Binding("g", "tag", "Tag"),
         Binding("n", "note", "Note"),
         Binding("d", "delete", "Delete"),
@@ -73,6 +74,8 @@ class DetailScreen(Screen):
             yield VerticalScroll(id="detail-charts")
             yield Static("[b]Hyperparameters[/b]")
             yield DataTable(id="detail-params", show_cursor=False)
+            yield Static("[b]Model[/b] (built from the spec, not trained)")
+            yield ModelSummaryView(self.run_id, id="detail-model")
             yield Static("[b]Layer norms per epoch[/b] (weight norm / gradient norm)")
             yield DataTable(id="detail-layers", show_cursor=False)
             yield Static("[b]Checkpoints[/b]")
@@ -210,21 +213,10 @@ class DetailScreen(Screen):
         self.app.resume_run(self.run_id)  # type: ignore[attr-defined]
 
     def action_export(self) -> None:
-        name = self.run.name if self.run else str(self.run_id)
-        self.app.push_screen(
-            PromptScreen("Export the model to (.keras or .npz):", f"{name}.keras"),
-            lambda path: self.export_to(path) if path else None,
-        )
-
-    @work(thread=True, group="detail-actions")
-    def export_to(self, path: str) -> None:
-        """Save the run's model to `path` (in a thread; training runs can be large)."""
-        try:
-            written = export_model(self.app.store, self.run_id, path)  # type: ignore[attr-defined]
-        except Exception as err:  # no checkpoint, bad path: the message says which
-            self.app.call_from_thread(self.app.notify, str(err), severity="error")
-            return
-        self.app.call_from_thread(self.app.notify, f"model exported to {written}")
+        name = self.run.name if self.run else f"run-{self.run_id}"
+        scope = ExportScope(f"run #{self.run_id} {name}", [self.run_id], name)
+        kinds = ("model-keras", "model-npz", "runs-csv", "runs-json", "runs-md", "history-csv")
+        self.app.push_screen(ExportScreen([scope], kinds))
 
     def action_tag(self) -> None:
         self.app.push_screen(
