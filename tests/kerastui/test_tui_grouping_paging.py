@@ -1,0 +1,141 @@
+"""Pilot tests of the dashboard's grouped view and paging, on a real temporary database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from experiments.store import MetricRow, Store, forget_stores, open_store
+from kerastui.tui import KerastuiApp
+from kerastui.tui.screens.dashboard import DashboardScreen
+from tests.kerastui.tui_helpers import synchronous, table_statuses, wait_for
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield open_store(f"sqlite:///{tmp_path / 'tui.db'}")
+    forget_stores()
+
+
+def _run(store: Store, experiment: str, val_loss: float | None, status: str, sweep=None) -> int:
+    run = store.create_run(experiment, {"fit": {"epochs": 1}}, sweep_id=sweep, epochs_total=1)
+    if val_loss is not None:
+        store.log_metrics(run.id, [MetricRow("val_loss", val_loss, 1, 1, "epoch")])
+    if status != "queued":
+        store.claim_run(run.id, "w")
+        if status == "completed":
+            store.mark_completed(run.id)
+        elif status == "failed":
+            store.mark_failed(run.id, "boom")
+    return run.id
+
+
+def _rows(table: DataTable) -> list[str]:
+    """Row keys in display order: run ids, and `group:<key>` for group header rows."""
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+def _cell(table: DataTable, row_key: str, column: str) -> str:
+    return str(table.get_cell(row_key, column))
+
+
+@synchronous
+async def test_grouping_by_experiment_and_sweep_with_counts_filter_and_sort(store: Store) -> None:
+    sweep = store.create_sweep("cnn", "lr-grid", "grid", {"method": "grid"}).id
+    a = _run(store, "cnn", 0.5, "completed", sweep)
+    b = _run(store, "cnn", 0.3, "completed", sweep)
+    c = _run(store, "cnn", None, "failed")
+    d = _run(store, "mlp", 0.9, "completed")
+    e = _run(store, "mlp", None, "queued")
+    app = KerastuiApp(store=store, interval=0.2, start_worker=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 5)
+
+        await pilot.press("G")
+        await wait_for(pilot, lambda: "group:cnn" in _rows(table))
+        # Newest first within each group, groups by name.
+        assert _rows(table) == ["group:cnn", str(c), str(b), str(a), "group:mlp", str(e), str(d)]
+        assert "cnn" in _cell(table, "group:cnn", "name")
+        assert _cell(table, "group:cnn", "experiment") == "3 runs"
+        assert _cell(table, "group:cnn", "status") == "✓2 ✗1"
+        assert _cell(table, "group:cnn", "val_loss") == "★0.3"
+        assert _cell(table, "group:mlp", "status") == "✓1 …1"
+        assert _cell(table, "group:mlp", "val_loss") == "★0.9"
+        # A group row is no run: enter and space do nothing to it.
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert screen.selected_run_id() is None
+
+        # The sort applies within each group.
+        screen.sort_by("val_loss", reverse=False)
+        await pilot.pause()
+        assert _rows(table) == ["group:cnn", str(b), str(a), str(c), "group:mlp", str(d), str(e)]
+
+        await pilot.press("G")
+        await wait_for(pilot, lambda: f"group:{sweep}" in _rows(table))
+        assert _rows(table)[0] == f"group:{sweep}"
+        assert _rows(table)[3] == "group:None"
+        assert "lr-grid" in _cell(table, f"group:{sweep}", "name")
+        assert _cell(table, f"group:{sweep}", "experiment") == "2 runs"
+        assert _cell(table, "group:None", "status") == "✓1 ✗1 …1"
+
+        # The filter applies to the groups and their counts.
+        assert screen.apply_filter('status = "completed"')
+        await wait_for(pilot, lambda: table.row_count == 5)
+        assert _cell(table, "group:None", "experiment") == "1 run"
+        assert _cell(table, "group:None", "status") == "✓1"
+
+        # A live change updates the group's counts.
+        store.claim_run(e, "w")
+        store.mark_completed(e)
+        await wait_for(pilot, lambda: _cell(table, "group:None", "status") == "✓2")
+        assert str(e) in _rows(table)
+
+        await pilot.press("G")
+        await wait_for(pilot, lambda: not any(k.startswith("group:") for k in _rows(table)))
+        assert table.row_count == 4
+
+
+@synchronous
+async def test_paging_loads_every_run_and_live_updates_reach_later_pages(store: Store) -> None:
+    ids = [_run(store, "cnn", None, "queued") for _ in range(12)]
+    app = KerastuiApp(store=store, interval=0.2, page_size=5, start_worker=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: screen.total == 12)
+        assert list(table_statuses(table)) == ids[::-1][:5]
+        assert "showing 5 of 12" in app.sub_title
+        assert "showing 5 of 12" in str(screen.query_one("#dash-status").render())
+
+        await pilot.press("m")
+        await wait_for(pilot, lambda: table.row_count == 10)
+        assert "showing 10 of 12" in app.sub_title
+        # Moving down onto the last row reads the last page.
+        table.move_cursor(row=8)
+        await pilot.pause()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: table.row_count == 12)
+        assert list(table_statuses(table)) == ids[::-1]
+        assert "showing 12 of 12" in app.sub_title
+        await pilot.press("m")
+        await wait_for(pilot, lambda: any("all 12 runs" in n.message for n in app._notifications))
+
+        # The oldest run, read with the last page, follows a live status change.
+        store.request_cancel(ids[0])
+        await wait_for(pilot, lambda: table_statuses(table)[ids[0]] == "cancelled")
+
+        # A new run reloads the table, keeping every page read so far.
+        new = _run(store, "cnn", None, "queued")
+        await wait_for(pilot, lambda: screen.total == 13)
+        await wait_for(pilot, lambda: new in table_statuses(table))
+        assert table.row_count == 12
+        assert "showing 12 of 13" in app.sub_title
+        assert table_statuses(table)[ids[1]] == "queued"
