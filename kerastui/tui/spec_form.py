@@ -169,6 +169,18 @@ def _table(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    """A copy of the table `raw[key]`; empty when missing or not a table (validation says so)."""
+    value = raw.get(key)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _text(value: Any) -> str:
     return "" if value is None else format_text(value)
 
@@ -188,12 +200,12 @@ def form_from_raw(raw: dict[str, Any]) -> SpecForm:
     Args:
         raw: the spec as a dict.
     """
-    experiment = raw.get("experiment") or {}
-    data = dict(raw.get("data") or {})
-    model = raw.get("model") or {}
-    compile_table = raw.get("compile") or {}
-    fit = raw.get("fit") or {}
-    sweep = raw.get("sweep") or {}
+    experiment = _section(raw, "experiment")
+    data = _section(raw, "data")
+    model = _section(raw, "model")
+    compile_table = _section(raw, "compile")
+    fit = _section(raw, "fit")
+    sweep = _section(raw, "sweep")
     optimizer = _table(compile_table.get("optimizer"))
     loss = _table(compile_table.get("loss"))
     settings = {
@@ -210,7 +222,7 @@ def form_from_raw(raw: dict[str, Any]) -> SpecForm:
             layers.append(LayerRow(str(table.get("type", "")), format_pairs(args), table))
     metrics = [
         m["type"] if isinstance(m, dict) and set(m) == {"type"} else m
-        for m in compile_table.get("metrics") or []
+        for m in _as_list(compile_table.get("metrics"))
     ]
     return SpecForm(
         base=copy.deepcopy(raw),
@@ -232,7 +244,7 @@ def form_from_raw(raw: dict[str, Any]) -> SpecForm:
         sweep_method=str(sweep.get("method") or ""),
         sweep_max_runs=_text(sweep.get("max_runs")),
         sweep_values=format_pairs(
-            {k: _sweep_value(v) for k, v in (sweep.get("parameters") or {}).items()}
+            {k: _sweep_value(v) for k, v in _section(sweep, "parameters").items()}
         ),
     )
 
@@ -284,20 +296,20 @@ def raw_from_form(form: SpecForm) -> dict[str, Any]:
     from experiments.spec import SpecError, apply_overrides
 
     raw = copy.deepcopy(form.base)
-    base_compile = raw.get("compile") if isinstance(raw.get("compile"), dict) else {}
     overrides: dict[str, str] = {}
     problems: list[str] = []
 
-    experiment = dict(raw.get("experiment") or {})
+    experiment = _section(raw, "experiment")
     experiment["name"] = form.name.strip()
     raw["experiment"] = experiment
 
-    old_data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    raw["data"] = _rebuild(old_data, form.data, "data.", "data", {}, overrides, problems)
+    raw["data"] = _rebuild(
+        _section(raw, "data"), form.data, "data.", "data", {}, overrides, problems
+    )
     overrides["data.name"] = form.dataset.strip()
 
     if form.layers is not None:
-        model = dict(raw.get("model") or {})
+        model = _section(raw, "model")
         layers = []
         for i, row in enumerate(form.layers):
             where = f"model.layers[{i}]"
@@ -309,7 +321,7 @@ def raw_from_form(form: SpecForm) -> dict[str, Any]:
         model["layers"] = layers
         raw["model"] = model
 
-    compile_table: dict[str, Any] = dict(base_compile or {})
+    compile_table = _section(raw, "compile")
     old_optimizer = _table(compile_table.get("optimizer"))
     if form.optimizer.strip() or form.learning_rate.strip() or form.optimizer_arguments.strip():
         fixed = {"type": form.optimizer.strip()}
@@ -346,7 +358,7 @@ def raw_from_form(form: SpecForm) -> dict[str, Any]:
     compile_table["metrics"] = [parse_value(item) for item in split_items(form.metrics)]
     raw["compile"] = compile_table
 
-    fit = dict(raw.get("fit") or {})
+    fit = _section(raw, "fit")
     for key in ("epochs", "batch_size", "seed"):
         text = getattr(form, key).strip()
         if text:
@@ -359,7 +371,7 @@ def raw_from_form(form: SpecForm) -> dict[str, Any]:
     if not method:
         raw.pop("sweep", None)
     else:
-        sweep = dict(raw.get("sweep") or {})
+        sweep = _section(raw, "sweep")
         sweep["method"] = method
         sweep.pop("max_runs", None)
         if form.sweep_max_runs.strip():

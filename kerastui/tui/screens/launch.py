@@ -112,6 +112,8 @@ def check_form(form: SpecForm) -> Checked:
         spec = validate_spec(raw)
     except SpecError as err:
         return Checked(None, [str(err)])
+    except Exception as err:  # an engine object failing its dry run in a way the spec missed
+        return Checked(None, [f"the spec cannot be built: {type(err).__name__}: {err}"])
     return Checked(raw, [], len(sweep_trials(spec.sweep)) if spec.sweep else 1)
 
 
@@ -269,17 +271,26 @@ class LaunchScreen(Screen):
     def _load(self, source: str) -> None:
         from experiments.spec import SpecError, read_spec_file
 
+        store = self.app.store  # type: ignore[attr-defined]
         try:
             if source.startswith(RUN_PREFIX):
-                run = self.app.store.get_run(int(source.removeprefix(RUN_PREFIX)))  # type: ignore[attr-defined]
-                if run.spec is None:
-                    raise ValueError(f"run {run.id} has no stored spec to start from")
-                raw = run.spec
+                raw = store.get_run(int(source.removeprefix(RUN_PREFIX))).spec
             else:
                 raw = read_spec_file(source)
-            form = form_from_raw(raw)
-        except (SpecError, ValueError, LookupError) as err:
+        except SpecError as err:
             self.post_message(Loaded(source, None, str(err)))
+            return
+        except Exception as err:  # an unknown run or a database failure: tell, keep running
+            self.post_message(Loaded(source, None, f"cannot read {source}: {err}"))
+            return
+        if raw is None:
+            problem = f"{source.replace(RUN_PREFIX, 'run ')} has no stored spec to start from"
+            self.post_message(Loaded(source, None, problem))
+            return
+        try:
+            form = form_from_raw(raw)
+        except Exception as err:  # a file that is TOML but far from a spec: tell, keep running
+            self.post_message(Loaded(source, None, f"cannot show {source} in the form: {err}"))
             return
         self.post_message(Loaded(source, form))
 
