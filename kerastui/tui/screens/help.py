@@ -14,15 +14,26 @@ HELP = """\
   enter  run detail    space  mark run       c  compare marked runs
   x  cancel run        R  resume run         l  launch a run
   s  sort by next column (click a header to sort by it; again to flip)
+  G  group by experiment, then by sweep, then not (sorting applies within groups)
+     group rows: run count, runs per status (▶ running  … queued  ✓ completed
+     ✗ failed  ⊘ cancelled  ! interrupted), ★ the group's best metric values
+  m  load the next page of runs (so does moving down onto the last row)
+  e  export: marked runs, the highlighted run or all runs of the filter
   ?  this help         t  dark/light theme   ctrl+p  command palette
 
 [b]Run detail[/b]
   escape  back         x  cancel             R  resume
-  e  export model      g  tag (key=value)    n  note        d  delete
+  e  export (model from a checkpoint, run table, history)
+  g  tag (key=value)   n  note               d  delete
   E  rerun with edits (the launch form, started from this run)
 
 [b]Compare[/b]
   escape  back         m  next metric for the overlaid curves
+  e  export the comparison (differing params, metrics), the runs or their histories
+
+[b]Export dialog[/b]
+  ctrl+s or enter  export     escape  cancel     tab  next choice
+  an existing file is replaced only after y to the question
 
 [b]Launch[/b]
   ctrl+l  launch       ctrl+s  save as experiments/NAME.toml
