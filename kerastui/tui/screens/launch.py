@@ -302,6 +302,9 @@ class LaunchScreen(Screen):
             return
         form = self.form = message.form
         self.loaded_source = message.source
+        # Until the new spec is checked, the old one's verdict does not apply.
+        self.problems = ["checking the spec..."]
+        self.query_one("#launch-message", Static).update(self.problems[0])
         for field_id, _, _ in TEXT_FIELDS:
             self.query_one(f"#{field_id}", Input).value = getattr(form, field_id)
         self.query_one("#sweep_method", Select).value = form.sweep_method or "none"
