@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kerastui.tui.formatting import duration_seconds, duration_text, metric_text, status_text
 from kerastui.tui.screens.export import ExportScope, ExportScreen
+from kerastui.tui.screens.launch import LaunchScreen
 from kerastui.tui.screens.prompt import ConfirmScreen, PromptScreen
 from kerastui.tui.widgets import LineChart, Series
 from kerastui.tui.widgets.model_summary import ModelSummaryView
@@ -50,6 +51,7 @@ class DetailScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("x", "cancel_run", "Cancel"),
         Binding("R", "resume_run", "Resume", key_display="R"),
+        Binding("E", "rerun_with_edits", "Rerun with edits", key_display="E"),
         Binding("e", "export", "Export"),
         Binding("g", "tag", "Tag"),
         Binding("n", "note", "Note"),
@@ -211,6 +213,10 @@ class DetailScreen(Screen):
 
     def action_resume_run(self) -> None:
         self.app.resume_run(self.run_id)  # type: ignore[attr-defined]
+
+    def action_rerun_with_edits(self) -> None:
+        """Open the launch form on this run's spec; what it launches is a rerun of this run."""
+        self.app.push_screen(LaunchScreen(run_id=self.run_id))
 
     def action_export(self) -> None:
         name = self.run.name if self.run else f"run-{self.run_id}"
