@@ -10,6 +10,7 @@ from engine.backend import tree
 from engine.backend.keras_tensor import KerasTensor
 from engine.layers.core.input_layer import InputLayer
 from engine.layers.layer import Layer
+from engine.models.fusion import can_fuse, fused_call
 from engine.models.model import Model
 
 
@@ -126,8 +127,16 @@ class Sequential(Model):
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         x = inputs
-        for layer in self._seq_layers:
-            x = layer(x, training=training)
+        stack = self._seq_layers
+        i = 0
+        while i < len(stack):
+            if i + 1 < len(stack) and can_fuse(stack[i], stack[i + 1], x):
+                # Conv2D(relu) -> MaxPooling2D(2) as one op: same results, less memory traffic.
+                x = fused_call(stack[i], stack[i + 1], x)
+                i += 2
+                continue
+            x = stack[i](x, training=training)
+            i += 1
         return x
 
     # Graph access ---------------------------------------------------------------------

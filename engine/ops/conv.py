@@ -22,7 +22,7 @@ on the `batch_parallel` thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,6 +301,8 @@ def _conv_pass(
     relu_out: np.ndarray | None = None,
     cols_store: np.ndarray | None = None,
     cols_ready: bool = False,
+    epilogue: Callable[[np.ndarray, int, int], None] | None = None,
+    gy_chunk: Callable[[int, int], np.ndarray] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Run the requested parts of a convolution `y = conv(src, w)` chunk by chunk.
 
@@ -323,6 +325,11 @@ def _conv_pass(
             chunk scratch) so the backward pass can reuse it for the kernel
             gradient instead of rebuilding it.
         cols_ready: `cols_store` already holds the matrix (the backward pass).
+        epilogue: instead of `out`, `epilogue(o, a, b)` gets each chunk's
+            `conv(src[a:b], w) + out_bias` as a `(rows, f)` scratch array still in
+            cache (a fused op's next step, e.g. pooling, runs on it there).
+        gy_chunk: instead of `gy`, `gy_chunk(a, b)` returns the `(rows, f)`
+            gradient of items a:b, built chunk by chunk (a fused op's backward).
 
     Returns:
         `(kernel gradient, summed gy, summed src)`, None where not asked for.
@@ -340,7 +347,7 @@ def _conv_pass(
     k2 = grid.offsets * cg
     n_batch = (src if src is not None else gy).shape[0]  # type: ignore[union-attr]
     cin = cg * groups
-    needs_cols = out is not None or kernel_grad
+    needs_cols = out is not None or epilogue is not None or kernel_grad
     per_item = (needs_cols + (adjoint is not None)) * grid.windows * grid.offsets * cin
     per_item = per_item * dtype.itemsize + int(np.prod(grid.padded)) * cin * dtype.itemsize
     flops = (
@@ -413,8 +420,12 @@ def _conv_pass(
         rows = n * grid.windows
         cols = columns(a, b) if needs_cols else None
         src_sum = _column_sums(src[a:b].reshape(-1, cin)) if sum_src else None  # type: ignore[index]
-        if out is not None:
-            o = out[a:b].reshape(rows, f)
+        if out is not None or epilogue is not None:
+            o = (
+                out[a:b].reshape(rows, f)
+                if out is not None
+                else scratch("conv_out", (rows, f), dtype)
+            )
             if groups == 1:
                 np.matmul(cols[0], wg[0], out=o)  # type: ignore[index]
             else:
@@ -424,9 +435,11 @@ def _conv_pass(
                 o += out_bias
             if relu:
                 np.maximum(o, 0, out=o)
+            if epilogue is not None:
+                epilogue(o, a, b)
         gw = gy_sum = None
-        if gy is not None:
-            g2 = gy[a:b].reshape(rows, f)
+        if gy is not None or gy_chunk is not None:
+            g2 = gy[a:b].reshape(rows, f) if gy_chunk is None else gy_chunk(a, b)  # type: ignore[index]
             if relu_out is not None:
                 active = relu_out[a:b].reshape(rows, f) > 0
                 g2 = np.multiply(g2, active, out=scratch("conv_gmask", (rows, f), dtype))
@@ -636,6 +649,106 @@ def conv(
     )  # fmt: skip
 
 
+def conv_relu_max_pool(
+    inputs: Any,
+    kernel: Any,
+    bias: Any = None,
+    strides: IntOrTuple = 1,
+    padding: str = "valid",
+    dilation_rate: IntOrTuple = 1,
+) -> Tensor:
+    """`max_pool(relu(conv(inputs, kernel) + bias), 2)` as one op: 2D, channels last, no groups.
+
+    The 2x2, stride-2, "valid" max pool runs on each chunk of convolution
+    outputs while it is still in cache, so the full-size activation is never
+    written to memory nor read back; the backward pass rebuilds each chunk's
+    gradient there too. `relu(max(.)) == max(relu(.))`, and pooling the
+    unrectified values routes every gradient to the same element as pooling
+    the rectified ones (a window whose maximum is not positive passes no
+    gradient at all), so results equal the three separate ops exactly. An odd
+    last row or column of the convolution output is dropped, as by the pool.
+
+    Args:
+        inputs: `(batch, height, width, cin)`.
+        kernel: `(kh, kw, cin, filters)`.
+        bias: an optional `(filters,)` vector.
+        strides, padding, dilation_rate: of the convolution, as in `conv`.
+
+    Example:
+        >>> ops.conv_relu_max_pool(np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 4))).shape
+        (2, 3, 3, 4)
+    """
+    x, w, rank = _prepare(inputs, kernel, "conv_relu_max_pool")
+    if rank != 2 or w.shape[-2] != x.shape[-1]:
+        raise ValueError(
+            "conv_relu_max_pool takes 2D inputs (batch, height, width, cin) and an ungrouped "
+            f"kernel (kh, kw, cin, filters); got inputs {x.shape} and kernel {w.shape}."
+        )
+    padding = standardize_padding(padding)
+    s, d = _spatial_args(2, strides, dilation_rate)
+    f = w.shape[-1]
+    b = _check_bias(bias, f, x.dtype)
+    grid = _conv_grid(x.shape[1:3], w.shape[:2], s, padding, d)
+    oh, ow = grid.out
+    ph, pw = oh // 2, ow // 2
+    if ph < 1 or pw < 1:
+        raise ValueError(
+            f"The convolution output {grid.out} is smaller than the 2x2 pool window; "
+            "use larger inputs or a smaller kernel."
+        )
+    n = x.shape[0]
+    pooled = np.empty((n, ph, pw, f), x.dtype)
+    # The winner of each pair: along the width (right beats left), then the height.
+    right_won = np.empty((n, 2 * ph, pw, f), bool)
+    bottom_won = np.empty((n, ph, pw, f), bool)
+    cols = _kept_columns(grid, n, 1, w.shape[2], x.dtype)
+
+    def pool_chunk(o: np.ndarray, a: int, z: int) -> None:
+        v = o.reshape(z - a, oh, ow, f)[:, : 2 * ph]
+        left, right = v[:, :, 0 : 2 * pw : 2], v[:, :, 1 : 2 * pw : 2]
+        np.greater(right, left, out=right_won[a:z])
+        across = np.maximum(
+            left, right, out=scratch("fused_pool_rows", (z - a, 2 * ph, pw, f), x.dtype)
+        )
+        top, bottom = across[:, 0::2], across[:, 1::2]
+        np.greater(bottom, top, out=bottom_won[a:z])
+        best = np.maximum(top, bottom, out=pooled[a:z])
+        np.maximum(best, 0, out=best)
+
+    _conv_pass(grid, w, 1, src=x, out_bias=b, cols_store=cols, epilogue=pool_chunk)
+
+    def vjp(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        g4 = g.reshape(pooled.shape).astype(x.dtype, copy=False)
+
+        def conv_grad(a: int, z: int) -> np.ndarray:
+            m = z - a
+            live = np.multiply(
+                g4[a:z], pooled[a:z] > 0, out=scratch("fused_pool_g", (m, ph, pw, f), x.dtype)
+            )
+            across = scratch("fused_pool_grows", (m, 2 * ph, pw, f), x.dtype)
+            np.multiply(live, bottom_won[a:z], out=across[:, 1::2])
+            np.subtract(live, across[:, 1::2], out=across[:, 0::2])
+            gc = scratch("fused_pool_gconv", (m, oh, ow, f), x.dtype)
+            if oh > 2 * ph:
+                gc[:, 2 * ph :] = 0
+            if ow > 2 * pw:
+                gc[:, : 2 * ph, 2 * pw :] = 0
+            right = gc[:, : 2 * ph, 1 : 2 * pw : 2]
+            np.multiply(across, right_won[a:z], out=right)
+            np.subtract(across, right, out=gc[:, : 2 * ph, 0 : 2 * pw : 2])
+            return gc.reshape(m * grid.windows, f)
+
+        gx = np.empty_like(x) if needs[0] else None
+        gw, gb, _ = _conv_pass(
+            grid, w, 1, src=x, gy_chunk=conv_grad, kernel_grad=needs[1], adjoint=gx,
+            sum_gy=len(needs) > 2 and needs[2], cols_store=cols, cols_ready=cols is not None,
+        )  # fmt: skip
+        return gx, gw, gb
+
+    parents = (inputs, kernel) if bias is None else (inputs, kernel, bias)
+    return record(pooled, parents, vjp)
+
+
 def depthwise_conv(
     inputs: Any,
     kernel: Any,
@@ -779,4 +892,4 @@ def conv_transpose(
     return record(y.reshape(x.shape[0], *y.shape[1 + (rank == 1) : -1], f), parents, vjp)
 
 
-__all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
+__all__ = ["conv", "conv_relu_max_pool", "conv_transpose", "depthwise_conv", "separable_conv"]
