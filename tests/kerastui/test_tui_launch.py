@@ -256,6 +256,11 @@ async def test_save_writes_toml_that_loads_back_equal_and_asks_before_overwritin
         written = tomllib.loads(target.read_text())
         assert validate_spec(written) == validate_spec(raw_from_form(form))
         assert written["fit"]["epochs"] == 3 and written["data"]["limit"] == 128
+        # The saved file is offered as a source; the form keeps its own.
+        select = screen.query_one("#spec", Select)
+        await wait_for(pilot, lambda: str(target) in {v for _, v in select._options})
+        assert screen.spec_source() == "shapes_cnn" and screen.loaded_source == "shapes_cnn"
+        assert screen.query_one("#epochs", Input).value == "3"
 
         # The same name again: asked first; "n" keeps the file as it was.
         screen.query_one("#epochs", Input).value = "4"

@@ -124,9 +124,9 @@ def file_stem(name: str) -> str | None:
 
 
 class Choices(Message):
-    """The sources to start from, and the engine's names, read in a thread."""
+    """The sources to start from, and the engine's names (None: unchanged), read in a thread."""
 
-    def __init__(self, choices: list[tuple[str, str]], names: dict[str, list[str]]) -> None:
+    def __init__(self, choices: list[tuple[str, str]], names: dict[str, list[str]] | None) -> None:
         super().__init__()
         self.choices = choices
         self.names = names
@@ -226,27 +226,28 @@ class LaunchScreen(Screen):
     # Reading the sources and the engine's names -----------------------------------------
 
     @work(thread=True, group="launch-choices")
-    def _read_choices(self) -> None:
+    def _read_choices(self, names: bool = True) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         choices = spec_choices(self.workspace)
         try:
             choices += run_choices(store, self.run_id)
         except Exception as err:  # an unknown run or a database failure: the specs still work
             self.app.call_from_thread(self.app.notify, f"runs not listed: {err}", severity="error")
-        self.post_message(Choices(choices, engine_names()))
+        self.post_message(Choices(choices, engine_names() if names else None))
 
     def on_choices(self, message: Choices) -> None:
-        for field_id in ("dataset", "optimizer", "loss"):
-            names = message.names[field_id]
-            self.query_one(f"#{field_id}", Input).suggester = SuggestFromList(
-                names, case_sensitive=False
-            )
-        self.query_one(LayerEditor).set_layer_types(message.names["layers"])
+        # A refresh keeps the source chosen: it is the one loaded, so nothing is read again.
+        start = self.spec_source()
+        if message.names is not None:
+            for field_id in ("dataset", "optimizer", "loss"):
+                self.query_one(f"#{field_id}", Input).suggester = SuggestFromList(
+                    message.names[field_id], case_sensitive=False
+                )
+            self.query_one(LayerEditor).set_layer_types(message.names["layers"])
+            start = f"{RUN_PREFIX}{self.run_id}" if self.run_id is not None else "shapes_cnn"
         select = self.query_one("#spec", Select)
         select.set_options(message.choices)
-        sources = {source for _, source in message.choices}
-        start = f"{RUN_PREFIX}{self.run_id}" if self.run_id is not None else "shapes_cnn"
-        if start in sources:
+        if start in {source for _, source in message.choices}:
             select.value = start
 
     def spec_source(self) -> str | None:
@@ -463,3 +464,4 @@ class LaunchScreen(Screen):
             self._refuse("saved", [str(err)])
             return
         self.app.call_from_thread(self.app.notify, f"saved {written}")
+        self._read_choices(names=False)
