@@ -160,6 +160,7 @@ class DashboardScreen(Screen):
         self._want_full = False
         self._want_more = False
         self._last_row: int | None = None
+        self._paging_note = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -335,11 +336,16 @@ class DashboardScreen(Screen):
             f"workers {message.workers} alive ({message.slots} slots) · "
             f"queue {message.queued} · showing {self.loaded} of {self.total} runs"
         )
+        status = self.query_one("#dash-status", Static)
         if self.has_more:
-            self.query_one("#dash-status", Static).update(
+            status.update(
                 f"showing {self.loaded} of {self.total} runs; m (or the last row) loads "
                 f"{min(self.page_size, self.total - self.loaded)} more"
             )
+            self._paging_note = True
+        elif self._paging_note:
+            status.update("")
+            self._paging_note = False
         self._follow_cursor()
 
     def _add_runs(self, message: RunsLoaded) -> list[Any]:
@@ -383,6 +389,8 @@ class DashboardScreen(Screen):
                 self._sort()
         if keep is not None and str(keep) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep)))
+        # Where a refill puts the cursor is no move of the user's: it reads no page.
+        self._last_row = None
 
     def _update_group_rows(self) -> None:
         table = self.query_one("#runs", DataTable)
@@ -503,11 +511,13 @@ class DashboardScreen(Screen):
     @on(DataTable.RowHighlighted, "#runs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._follow_cursor()
-        previous, self._last_row = self._last_row, event.cursor_row
-        last = self.query_one("#runs", DataTable).row_count - 1
+        table = self.query_one("#runs", DataTable)
+        # The cursor as it is now: a highlight posted during a refill may be stale.
+        previous, self._last_row = self._last_row, table.cursor_row
         # Moving down onto the last row reads the next page; a refill that leaves the
         # cursor on the last row (a one-row page) does not.
-        if self.has_more and previous is not None and previous < event.cursor_row == last:
+        moved_down = previous is not None and previous < table.cursor_row
+        if self.has_more and moved_down and table.cursor_row == table.row_count - 1:
             self.request_load(full=False, more=True)
 
     @on(DataTable.RowSelected, "#runs")

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -95,34 +95,38 @@ class ExportScreen(ModalScreen[Path | None]):
         self.written: Path | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="export"):
-            yield Label("[b]Export[/b]  (ctrl+s or enter exports, escape cancels)")
-            yield Label("Path:")
-            yield Input(value=str(self._default_path), id="export-path")
-            yield Label("What:")
-            yield Select(
-                [(KINDS[k][0], k) for k in self.kinds],
-                value=self.kind,
-                allow_blank=False,
-                id="export-kind",
-            )
-            if len(self.scopes) > 1:
-                yield Label("Of:")
+        with VerticalScroll(classes="dialog", id="export"):
+            yield Label("[b]Export[/b]  ctrl+s or enter: export, escape: cancel")
+            with Horizontal(classes="export-row"):
+                yield Label("Path", classes="export-label")
+                yield Input(value=str(self._default_path), id="export-path")
+            with Horizontal(classes="export-row"):
+                yield Label("What", classes="export-label")
                 yield Select(
-                    [(s.label, i) for i, s in enumerate(self.scopes)],
-                    value=0,
+                    [(KINDS[k][0], k) for k in self.kinds],
+                    value=self.kind,
                     allow_blank=False,
-                    id="export-scope",
+                    id="export-kind",
                 )
-            else:
-                yield Label(f"Of: {self.scope.label}")
-            with Horizontal(id="export-checkpoint-row"):
+            with Horizontal(classes="export-row"):
+                yield Label("Of", classes="export-label")
+                if len(self.scopes) > 1:
+                    yield Select(
+                        [(s.label, i) for i, s in enumerate(self.scopes)],
+                        value=0,
+                        allow_blank=False,
+                        id="export-scope",
+                    )
+                else:
+                    yield Label(self.scope.label, id="export-scope-label")
+            with Horizontal(classes="export-row", id="export-checkpoint-row"):
+                yield Label("From", classes="export-label")
                 yield Select(CHECKPOINTS, value="last", allow_blank=False, id="export-checkpoint")
                 yield Input(placeholder="epoch", id="export-epoch", type="integer")
             yield Static("", id="export-message")
             with Horizontal(classes="buttons"):
-                yield Button("Export (ctrl+s)", id="export-go", variant="primary")
-                yield Button("Cancel (esc)", id="export-cancel")
+                yield Button("Export", id="export-go", variant="primary")
+                yield Button("Cancel", id="export-cancel")
 
     def on_mount(self) -> None:
         self._sync()
