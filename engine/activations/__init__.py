@@ -158,7 +158,13 @@ def get(identifier: Any) -> Callable[..., Any]:
     )
 
 
+def fused_activation(activation: Any) -> str | None:
+    """ "relu" when a layer's op can apply `activation` itself (in place, in cache), else None."""
+    return "relu" if activation is relu else None
+
+
 __all__ = [
+    "fused_activation",
     "ALL_OBJECTS",
     "ALL_OBJECTS_DICT",
     "celu",

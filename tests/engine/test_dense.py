@@ -140,3 +140,30 @@ def test_dense_in_functional_model_trains():
     y = x.sum(axis=1, keepdims=True)
     history = model.fit(x, y, epochs=5, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4)])
+def test_fused_relu_equals_dense_then_relu(shape, float64):
+    from engine import ops
+    from engine.backend import GradientTape, Tensor
+    from tests.engine.gradcheck import check_gradients
+
+    rng = np.random.default_rng(1)
+    x, w, b = rng.normal(size=shape), rng.normal(size=(4, 6)), rng.normal(size=6)
+    check_gradients(lambda x, w, b: ops.dense(x, w, b, activation="relu"), x, w, b)
+    g = rng.normal(size=(*shape[:-1], 6))
+    results = []
+    for fn in (
+        lambda x, w, b: ops.dense(x, w, b, activation="relu"),
+        lambda x, w, b: ops.relu(ops.dense(x, w, b)),
+    ):
+        tensors = [Tensor(a) for a in (x, w, b)]
+        with GradientTape() as tape:
+            tape.watch(tensors)
+            out = fn(*tensors)
+            total = ops.sum(ops.multiply(out, g))
+        results.append([np.asarray(out.value), *tape.gradient(total, tensors)])
+    for fused, plain in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="only activation='relu'"):
+        ops.dense(x, w, b, activation="tanh")

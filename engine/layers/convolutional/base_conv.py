@@ -47,9 +47,7 @@ def input_channels(layer: Layer, input_shape: Any, rank: int) -> int:
     return int(shape[-1])
 
 
-def fused_activation(activation: Any) -> str | None:
-    """ "relu" when the conv op can apply `activation` itself (in cache, chunk by chunk)."""
-    return "relu" if activation is activations.relu else None
+fused_activation = activations.fused_activation
 
 
 def conv_output_shape(

@@ -85,8 +85,9 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs: Any) -> Any:
-        x = dense(inputs, self.kernel, self.bias)
-        return self.activation(x) if self.activation is not None else x
+        fused = activations.fused_activation(self.activation)
+        x = dense(inputs, self.kernel, self.bias, activation=fused)
+        return self.activation(x) if self.activation is not None and not fused else x
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         return (*tuple(input_shape)[:-1], self.units)
