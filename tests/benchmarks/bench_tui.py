@@ -8,7 +8,11 @@ API would take minutes), then opens the dashboard headless and reports:
   runs (the newest 500; the database filters and sorts the rest);
 - refresh tick time: event-loop time spent applying one tick's changes, while
   a thread changes a run's status every 100 ms (the database read itself runs
-  in a worker thread, off the event loop).
+  in a worker thread, off the event loop);
+- grouped by experiment (`G`): time until the group rows show, the refill on
+  the event loop, the database's grouping query, and tick times while runs
+  change (each tick then also re-reads the groups' counts);
+- the next page (`m`): time until 500 more runs show, and its refill.
 
 Run: `python tests/benchmarks/bench_tui.py [--runs 10000] [--ticks 20]`.
 """
@@ -23,7 +27,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert
@@ -32,6 +38,7 @@ from textual.widgets import DataTable
 from experiments.store import forget_stores, get_engine, open_store
 from experiments.store.models import Experiment, MetricSummary, Run
 from kerastui.tui import KerastuiApp
+from kerastui.tui.formatting import METRIC_COLUMNS
 from kerastui.tui.screens.dashboard import DashboardScreen
 
 METRICS = (("loss", "min"), ("accuracy", "max"), ("val_loss", "min"), ("val_accuracy", "max"))
@@ -90,13 +97,36 @@ def fill(url: str, runs: int, queued: int, seed: int = 0) -> None:
 
 
 async def measure(url: str, runs: int, ticks: int, queued: list[int]) -> None:
-    handler_times: list[tuple[bool, float, int]] = []
+    # (kind "full" | "more" | "tick", event-loop seconds, runs in the message)
+    handler_times: list[tuple[str, float, int]] = []
     show = DashboardScreen._show
 
     def timed_show(self: DashboardScreen, message) -> None:  # type: ignore[no-untyped-def]
         start = time.perf_counter()
         show(self, message)
-        handler_times.append((message.full, time.perf_counter() - start, len(message.runs)))
+        kind = "full" if message.full else "more" if message.more else "tick"
+        handler_times.append((kind, time.perf_counter() - start, len(message.runs)))
+
+    def tick_times(since: int) -> tuple[list[float], list[int]]:
+        chosen = [(t, n) for kind, t, n in handler_times[since:] if kind == "tick"]
+        return [t * 1000 for t, _ in chosen], [n for _, n in chosen]
+
+    async def wait_ticks(since: int) -> None:
+        while len(tick_times(since)[0]) < ticks:
+            await pilot.pause(0.05)
+
+    def changing(change: Callable[[int], Any], ids: list[int]) -> tuple[threading.Thread, Any]:
+        stop = threading.Event()
+
+        def run() -> None:
+            for run_id in ids:
+                if stop.wait(0.1):
+                    return
+                change(run_id)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread, stop
 
     DashboardScreen._show = timed_show  # type: ignore[method-assign]
     app = KerastuiApp(url, interval=0.25, start_worker=None)
@@ -104,41 +134,88 @@ async def measure(url: str, runs: int, ticks: int, queued: list[int]) -> None:
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
+        assert isinstance(screen, DashboardScreen)
         table = screen.query_one("#runs", DataTable)
         while not handler_times or screen.total < runs:
             await pilot.pause(0.01)
         opened = time.perf_counter() - started
         full_handler = handler_times[0][1]
-        stop = threading.Event()
+        page = table.row_count
 
-        def change_statuses() -> None:
-            for run_id in queued:
-                if stop.wait(0.1):
-                    return
-                store.request_cancel(run_id)
-
-        changer = threading.Thread(target=change_statuses)
-        changer.start()
-        while len(handler_times) < ticks + 1:
+        mark = len(handler_times)
+        changer, stop = changing(store.request_cancel, queued)
+        await wait_ticks(mark)
+        changer.join()
+        shown = len(handler_times)
+        while len(handler_times) < shown + 2:  # the ticks after the last change
             await pilot.pause(0.05)
+        flat_ticks, changed = tick_times(mark)
+        cancelled = sum(1 for run_id in queued if "cancelled" in str(table.get_row(str(run_id))[3]))
+
+        # Grouped by experiment.
+        query_start = time.perf_counter()
+        groups = store.group_runs("experiment", metrics=METRIC_COLUMNS)
+        group_query = time.perf_counter() - query_start
+        mark = len(handler_times)
+        started = time.perf_counter()
+        screen.group("experiment")
+        while not any(kind == "full" for kind, _, _ in handler_times[mark:]):
+            await pilot.pause(0.01)
+        grouped_open = time.perf_counter() - started
+        grouped_fill = next(t for kind, t, _ in handler_times[mark:] if kind == "full")
+        headers = {
+            str(key.value): str(table.get_cell(key, "experiment"))
+            for key in table.rows
+            if str(key.value).startswith("group:")
+        }
+        counts_right = headers == {
+            f"group:{g.key}": f"{g.runs} runs" for g in groups if f"group:{g.key}" in headers
+        }
+        mark = len(handler_times)
+        newest = sorted(screen.records)[-ticks * 2 :]
+        changer, stop = changing(lambda i: store.set_tag(i, "bench", "seen"), newest)
+        await wait_ticks(mark)
         stop.set()
         changer.join()
-        page = table.row_count
-        cancelled = sum(1 for run_id in queued if "cancelled" in str(table.get_row(str(run_id))[3]))
-    ticks_ms = [t * 1000 for full, t, _ in handler_times[1:] if not full]
-    changed = [n for full, _, n in handler_times[1:] if not full]
+        grouped_ticks, grouped_changed = tick_times(mark)
+
+        # The next page.
+        before = screen.loaded
+        mark = len(handler_times)
+        started = time.perf_counter()
+        screen.action_more()
+        while screen.loaded < before + screen.page_size:
+            await pilot.pause(0.01)
+        more_time = time.perf_counter() - started
+        more_fill = next(t for kind, t, _ in handler_times[mark:] if kind == "more")
+        loaded = screen.loaded
+
+    def ticks_line(label: str, times: list[float], n: list[int]) -> str:
+        return (
+            f"{label}, event-loop time over {len(times)} ticks: "
+            f"median {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
+            f"(goal < 50 ms); runs changed per tick: median {statistics.median(n):.0f}"
+        )
+
     print(f"runs in the database: {runs}")
     print(
         f"dashboard open (start -> first {page} rows shown, total known): {opened:.2f} s "
         "(goal < 1 s)"
     )
     print(f"  of which the full table fill on the event loop: {full_handler * 1000:.0f} ms")
-    print(
-        f"refresh tick, event-loop time over {len(ticks_ms)} ticks: "
-        f"median {statistics.median(ticks_ms):.1f} ms, max {max(ticks_ms):.1f} ms "
-        f"(goal < 50 ms); runs changed per tick: median {statistics.median(changed):.0f}"
-    )
+    print(ticks_line("refresh tick", flat_ticks, changed))
     print(f"status changes shown: {cancelled}/{len(queued)} queued runs seen cancelled")
+    print(
+        f"grouped by experiment ({len(groups)} groups): shown in {grouped_open:.2f} s "
+        f"(goal < 1 s); refill on the event loop {grouped_fill * 1000:.0f} ms; "
+        f"grouping query {group_query * 1000:.0f} ms; header counts match the database: "
+        f"{counts_right}"
+    )
+    print(ticks_line("grouped refresh tick", grouped_ticks, grouped_changed))
+    print(
+        f"next page: {loaded} runs shown {more_time:.2f} s after m; "
+        f"refill on the event loop {more_fill * 1000:.0f} ms"
+    )
 
 
 def main() -> int:
