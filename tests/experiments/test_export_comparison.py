@@ -1,4 +1,4 @@
-"""Exporting a comparison: differing params and metrics side by side, as CSV, JSON or Markdown."""
+"""Exporting comparisons (params and metrics side by side) and run tables of many runs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from experiments.compare import compare_runs
-from experiments.export import export_comparison, format_comparison
-from experiments.store import MetricRow, Store
+from experiments.export import export_comparison, export_history, export_runs, format_comparison
+from experiments.store import MetricRow, RunNotFoundError, Store
 
 
 @pytest.fixture
@@ -58,3 +58,18 @@ def test_comparison_json_and_markdown(store: Store, two_runs: list[int], tmp_pat
     with pytest.raises(ValueError, match="unknown export format 'xls'"):
         export_comparison(store, two_runs, "xls", tmp_path / "cmp.xls")
     assert not (tmp_path / "cmp.xls").exists()
+
+
+def test_run_tables_keep_the_order_asked_and_read_names_and_ids(
+    store: Store, two_runs: list[int], tmp_path: Path
+) -> None:
+    first, second = two_runs
+    third = store.create_run("mlp", {"fit": {"epochs": 1}}).id
+    name = store.get_run(first).name
+    path = export_runs(store, [third, name, str(second)], "csv", tmp_path / "runs.csv")
+    assert [int(r["id"]) for r in csv.DictReader(path.open())] == [third, first, second]
+    history = export_history(store, [second, first], tmp_path / "h.csv")
+    assert [r["run_id"] for r in csv.DictReader(history.open())][:1] == [str(second)]
+    with pytest.raises(RunNotFoundError, match="no run has id or name 999"):
+        export_runs(store, [first, 999], "csv", tmp_path / "missing.csv")
+    assert not (tmp_path / "missing.csv").exists()
