@@ -94,6 +94,13 @@ class KerastuiApp(App):
             yield SystemCommand("Refresh runs", "Read every run again", screen.action_refresh)
             yield SystemCommand("Compare marked runs", "Open compare", screen.action_compare)
             yield SystemCommand("Filter runs", "Focus the filter box", screen.action_focus_filter)
+            yield SystemCommand(
+                "Group runs", "By experiment, by sweep, or not (G)", screen.action_cycle_group
+            )
+            yield SystemCommand("Load more runs", "Read the next page (m)", screen.action_more)
+            yield SystemCommand(
+                "Export runs", "Marked, highlighted or filtered runs (e)", screen.action_export
+            )
 
     # Actions on runs (database writes in thread workers) --------------------------------
 
