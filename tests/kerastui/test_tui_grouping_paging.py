@@ -104,6 +104,12 @@ async def test_grouping_by_experiment_and_sweep_with_counts_filter_and_sort(stor
         await wait_for(pilot, lambda: not any(k.startswith("group:") for k in _rows(table)))
         assert table.row_count == 4
 
+        titles = {command.title for command in app.get_system_commands(screen)}
+        assert {"Group runs", "Load more runs", "Export runs"} <= titles
+        await pilot.press("question_mark")
+        help_text = str(app.screen.query_one("#help Static").render())
+        assert "G  group by experiment" in help_text and "m  load the next page" in help_text
+
 
 @synchronous
 async def test_paging_loads_every_run_and_live_updates_reach_later_pages(store: Store) -> None:
