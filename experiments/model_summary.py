@@ -4,7 +4,8 @@ The model is rebuilt from the run's spec for the input shape the run trained
 on. That shape comes, cheapest first, from the run's newest checkpoint (its
 state records `input_shapes`), from the spec itself (a first layer with an
 `input_shape`), or, failing both, from the data, prepared with one sample per
-split so a generated dataset is not generated in full.
+split so a generated dataset is not generated in full (a dataset that needs a
+download is never downloaded for a summary).
 """
 
 from __future__ import annotations
@@ -122,6 +123,14 @@ def summarize_model(
 
 def _data_input_shape(spec: ExperimentSpec) -> tuple[int, ...]:
     from experiments.data import prepare_data
+    from experiments.datasets import is_offline
+
+    if not is_offline(spec.data.name):
+        # A summary never starts a download behind the user's back.
+        raise ValueError(
+            f"the model's input shape comes from its data and dataset {spec.data.name!r} is "
+            f"not downloaded; run `kerastui datasets download {spec.data.name}` first"
+        )
 
     # One sample per split: the sample shape does not depend on how many there are.
     data = spec.data.model_copy(update={"limit": 1, "validation_limit": 1})

@@ -76,3 +76,13 @@ def _layer_names(store: Store, run_id: int) -> list[str]:
     """The layer names the training run recorded statistics for, in model order."""
     stats = sorted(store.layer_stats(run_id), key=lambda s: s.position)
     return list(dict.fromkeys(s.layer for s in stats))
+
+
+def test_summary_never_downloads_a_dataset(store: Store, monkeypatch) -> None:
+    raw = _batchnorm_spec_without_input_shape()
+    raw["data"] = {"name": "mnist", "flatten": True}
+    run_id = submit(raw, store)
+    monkeypatch.setattr("experiments.datasets.is_offline", lambda name: False)
+    monkeypatch.setattr(experiments.data, "prepare_data", pytest.fail)
+    with pytest.raises(ValueError, match="kerastui datasets download mnist"):
+        model_summary(store, run_id)
