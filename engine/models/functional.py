@@ -8,8 +8,11 @@ import numpy as np
 
 from engine.backend import tree
 from engine.backend.keras_tensor import KerasTensor
+from engine.layers.convolutional.conv2d import Conv2D
 from engine.layers.core.input_layer import InputLayer
 from engine.layers.layer import Layer, Node
+from engine.layers.pooling.max_pooling2d import MaxPooling2D
+from engine.models.fusion import can_fuse, fused_call
 from engine.models.model import Model
 
 
@@ -41,6 +44,36 @@ def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
         layer, node_index, _ = t._keras_history
         visit(layer._inbound_nodes[node_index])
     return order
+
+
+def _fusable_pairs(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, int]:
+    """`{conv node index: pool node index}` for Conv2D nodes whose output only a MaxPooling2D reads.
+
+    Whether a pair really fuses is decided per call (`fusion.can_fuse`); this
+    only finds pairs where nothing else can see the convolution's output.
+    """
+    readers: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for t in node.input_tensors:
+            readers.setdefault(id(t), []).append(i)
+    output_ids = {id(t) for t in outputs}
+    pairs = {}
+    for i, node in enumerate(nodes):
+        if type(node.layer) is not Conv2D or len(node.output_tensors) != 1 or node.call_kwargs:
+            continue
+        out = node.output_tensors[0]
+        consumers = readers.get(id(out), [])
+        if id(out) in output_ids or len(consumers) != 1:
+            continue
+        pool = nodes[consumers[0]]
+        if (
+            type(pool.layer) is MaxPooling2D
+            and len(pool.call_args) == 1
+            and pool.call_args[0] is out
+            and not pool.call_kwargs
+        ):
+            pairs[i] = consumers[0]
+    return pairs
 
 
 class Functional(Model):
@@ -102,6 +135,7 @@ class Functional(Model):
             if node.layer not in layers:
                 layers.append(node.layer)
         self._functional_layers = layers
+        self._fusable = _fusable_pairs(self._nodes, self._outputs_flat)
         for layer in layers:
             if layer not in self._tracked_layers:
                 self._tracked_layers.append(layer)
@@ -158,8 +192,9 @@ class Functional(Model):
         for kt, value in zip(self._inputs_flat, values):
             self._check_input_shape(kt, value)
             computed[id(kt)] = value
-        for node in self._nodes:
-            if isinstance(node.layer, InputLayer):
+        fused: set[int] = set()
+        for i, node in enumerate(self._nodes):
+            if isinstance(node.layer, InputLayer) or i in fused:
                 continue
 
             def fetch(x: Any) -> Any:
@@ -167,6 +202,16 @@ class Functional(Model):
 
             args = tree.map_structure(fetch, node.call_args)
             kwargs = tree.map_structure(fetch, node.call_kwargs)
+            pool_index = self._fusable.get(i)
+            if pool_index is not None:
+                pool = self._nodes[pool_index]
+                if can_fuse(node.layer, pool.layer, args[0]):
+                    # Conv2D(relu) -> MaxPooling2D(2) as one op: same results, less memory traffic.
+                    computed[id(pool.output_tensors[0])] = fused_call(
+                        node.layer, pool.layer, args[0]
+                    )
+                    fused.add(pool_index)
+                    continue
             outputs = node.layer(*args, training=training, **kwargs)
             for kt, value in zip(node.output_tensors, tree.flatten(outputs)):
                 computed[id(kt)] = value

@@ -251,3 +251,51 @@ def test_subclassed_or_patched_layers_are_not_fused(fused_calls):
     conv.call = lambda *a, **k: seen.append(1) or original(*a, **k)
     plain(np.ones((1, 8, 8, 2), "float32"))
     assert seen == [1] and fused_calls == []
+
+
+def functional_cnn(extra_output: bool = False):
+    engine.utils.set_random_seed(5)
+    inputs = layers.Input((12, 12, 3))
+    conv = layers.Conv2D(6, 3, activation="relu")(inputs)
+    pooled = layers.MaxPooling2D()(conv)
+    h = layers.Conv2D(8, 3, activation="relu")(pooled)
+    h = layers.MaxPooling2D(2)(h)
+    outputs = layers.Dense(4, activation="softmax")(layers.Flatten()(h))
+    model = engine.Model(inputs, [outputs, conv] if extra_output else outputs)
+    return model
+
+
+def test_functional_models_fuse_only_where_the_conv_output_is_private(fused_calls):
+    from engine.models.fusion import fusion_disabled
+
+    x = rng.normal(size=(4, 12, 12, 3)).astype("float32")
+    model = functional_cnn()
+    out = np.asarray(model(x).value)
+    assert len(fused_calls) == 2
+    with fusion_disabled():
+        np.testing.assert_allclose(np.asarray(model(x).value), out, rtol=1e-5, atol=1e-6)
+    assert len(fused_calls) == 2
+    # The first conv's output is a model output: only the second pair fuses.
+    both = functional_cnn(extra_output=True)
+    _probs, conv = both(x)
+    assert len(fused_calls) == 3
+    assert np.asarray(conv.value).shape == (4, 10, 10, 6)
+
+
+def test_functional_fused_training_equals_unfused(fused_calls):
+    from engine.models.fusion import fusion_disabled
+
+    x = rng.normal(size=(32, 12, 12, 3)).astype("float32")
+    y = rng.integers(0, 4, size=32)
+    histories = []
+    for disabled in (False, True):
+        model = functional_cnn()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        if disabled:
+            with fusion_disabled():
+                h = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        else:
+            h = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        histories.append(h.history["loss"])
+    assert len(fused_calls) == 2 * 4 * 2
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
