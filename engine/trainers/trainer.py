@@ -303,7 +303,8 @@ class Trainer:
                     break
             epoch_logs = dict(self._logs())
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_adapter(val, None)
+                # As in Keras, validation runs the callbacks' on_test_* hooks.
+                val_logs = self._evaluate_adapter(val, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:

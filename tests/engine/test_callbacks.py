@@ -431,6 +431,30 @@ def test_lambda_callback_hooks_get_the_right_arguments():
     assert calls[0][2]["outputs"].shape == (4, 1)
 
 
+def test_validation_inside_fit_runs_the_test_hooks():
+    # Keras's fit validates through evaluate with the same callbacks: on_test_* fire
+    # once per validated epoch, before on_epoch_end, with the validation logs.
+    x, y = data(n=12)
+    calls: list[tuple[Any, ...]] = []
+    cb = callbacks.LambdaCallback(
+        on_test_begin=lambda logs: calls.append(("test_begin",)),
+        on_test_batch_end=lambda batch, logs: calls.append(("test_batch", batch)),
+        on_test_end=lambda logs: calls.append(("test_end", dict(logs))),
+        on_epoch_end=lambda epoch, logs: calls.append(("epoch_end", dict(logs))),
+    )
+    model = dense_model()
+    model.fit(
+        x, y, epochs=4, batch_size=4, verbose=0, callbacks=[cb],
+        validation_data=(x[:6], y[:6]), validation_batch_size=3, validation_freq=2,
+    )  # fmt: skip
+    names = [c[0] for c in calls]
+    validated = ["test_begin", "test_batch", "test_batch", "test_end", "epoch_end"]
+    assert names == ["epoch_end", *validated, "epoch_end", *validated]
+    test_end, epoch_end = calls[4][1], calls[5][1]
+    assert epoch_end["val_loss"] == pytest.approx(test_end["loss"])
+    assert epoch_end["loss"] != pytest.approx(test_end["loss"])
+
+
 def test_lambda_callback_rejects_unknown_hooks():
     with pytest.raises(TypeError, match="on_epoch_finish"):
         callbacks.LambdaCallback(on_epoch_finish=print)
