@@ -22,6 +22,7 @@ current directory.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ START = dt.datetime(2025, 3, 14, 9, 0, tzinfo=dt.UTC)
 # "Now" while the screens render: the live run has trained for 11m07s.
 NOW = START + dt.timedelta(hours=1, minutes=41, seconds=7)
 WORKER = "lab-box:4242"
+# Identical frames in a row that count as a screen done drawing.
+STABLE_FRAMES = 3
 BASELINE, WIDE, LIVE = 1, 2, 6
 
 SnapCompare = Callable[..., bool]
@@ -81,7 +84,7 @@ def _curve(first: float, last: float, epochs: int, bend: float = 0.55) -> list[f
 def _train(
     store: Store,
     run_id: int,
-    time: SteppedClock,
+    wall: SteppedClock,
     start: float,
     epoch_minutes: float,
     curves: dict[str, list[float]],
@@ -89,12 +92,12 @@ def _train(
     steps: int = 100,
 ) -> None:
     """Record the epochs of `curves` as a worker would: metrics, layer norms, checkpoints."""
-    time.at(start)
+    wall.at(start)
     store.claim_run(run_id, WORKER)
     epochs = len(next(iter(curves.values())))
     store.append_logs(run_id, [f"started on {WORKER}", f"{steps} batches per epoch"])
     for epoch in range(1, epochs + 1):
-        time.at(start + epoch * epoch_minutes)
+        wall.at(start + epoch * epoch_minutes)
         rows = [
             MetricRow(key, values[epoch - 1], epoch=epoch, step=epoch * steps, kind="epoch")
             for key, values in curves.items()
@@ -124,7 +127,7 @@ def _train(
         store.append_logs(run_id, [f"Epoch {epoch}/{epochs}  {summary}"])
 
 
-def fill(store: Store, time: SteppedClock) -> None:
+def fill(store: Store, wall: SteppedClock) -> None:
     """Six runs covering every status the dashboard colours, at fixed times."""
     mlp_layers = ("dense", "dense_1", "dense_2")
     cnn_layers = ("conv2d", "conv2d_1", "conv2d_2", "dense", "dense_1")
@@ -132,7 +135,7 @@ def fill(store: Store, time: SteppedClock) -> None:
 
     # 1, 2: two completed MNIST MLPs differing in learning rate and batch size.
     baseline = submit("mnist_mlp", store, {"fit.epochs": "6"}, name="baseline-mlp")
-    time.at(2)
+    wall.at(2)
     wide = submit(
         "mnist_mlp",
         store,
@@ -142,7 +145,7 @@ def fill(store: Store, time: SteppedClock) -> None:
     _train(
         store,
         baseline,
-        time,
+        wall,
         start=3,
         epoch_minutes=2.09,
         curves={
@@ -160,7 +163,7 @@ def fill(store: Store, time: SteppedClock) -> None:
     _train(
         store,
         wide,
-        time,
+        wall,
         start=17,
         epoch_minutes=1.53,
         curves={
@@ -175,7 +178,7 @@ def fill(store: Store, time: SteppedClock) -> None:
     store.mark_completed(wide)
 
     # 3: a shapes CNN whose loss blew up; 4: one cancelled after its first epoch.
-    time.at(30)
+    wall.at(30)
     high_lr = submit(
         "shapes_cnn",
         store,
@@ -188,7 +191,7 @@ def fill(store: Store, time: SteppedClock) -> None:
     _train(
         store,
         high_lr,
-        time,
+        wall,
         start=31,
         epoch_minutes=3.2,
         curves={
@@ -199,12 +202,12 @@ def fill(store: Store, time: SteppedClock) -> None:
         },
         steps=63,
     )
-    time.at(39.5)
+    wall.at(39.5)
     store.mark_failed(high_lr, "loss became NaN at epoch 3, batch 7")
     _train(
         store,
         small_batch,
-        time,
+        wall,
         start=40,
         epoch_minutes=9.75,
         curves={
@@ -215,19 +218,19 @@ def fill(store: Store, time: SteppedClock) -> None:
         },
         steps=250,
     )
-    time.at(52)
+    wall.at(52)
     store.request_cancel(small_batch)
     store.mark_cancelled(small_batch)
 
     # 5: an IMDB LSTM waiting in the queue; 6: a shapes CNN in its fourth epoch.
-    time.at(80)
+    wall.at(80)
     submit("imdb_lstm", store, {"fit.epochs": "4"}, name="imdb-lstm")
-    time.at(89)
+    wall.at(89)
     live = submit("shapes_cnn", store, {"fit.epochs": "8"}, name="shapes-cnn-live")
     _train(
         store,
         live,
-        time,
+        wall,
         start=90,
         epoch_minutes=3.05,
         curves={
@@ -247,7 +250,7 @@ def fill(store: Store, time: SteppedClock) -> None:
             for batch, value in enumerate(batch_loss, start=1)
         ],
     )
-    time.moment = NOW
+    wall.moment = NOW
     store.heartbeat(live, epochs_done=3, current_batch=40, batches_per_epoch=63, epochs_total=8)
     store.worker_heartbeat(worker.id)
     assert (baseline, wide, live) == (BASELINE, WIDE, LIVE)
@@ -258,10 +261,10 @@ def snapshot_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ke
     """The app on a freshly filled database, with the clock standing at NOW in UTC."""
     # The launch form lists the current directory's experiments/*.toml: keep it empty.
     monkeypatch.chdir(tmp_path)
-    time = SteppedClock()
-    with clock.use_clock(time, zone=dt.UTC):
+    wall = SteppedClock()
+    with clock.use_clock(wall, zone=dt.UTC):
         store = open_store(f"sqlite:///{tmp_path / 'snapshots.db'}")
-        fill(store, time)
+        fill(store, wall)
         # An hour between polls: nothing refreshes while a snapshot is taken.
         yield KerastuiApp(store=store, interval=3600.0, start_worker=None)
     forget_stores()
@@ -272,12 +275,34 @@ def _charts_drawn(screen: Any) -> bool:
     return bool(charts) and all(chart.series for chart in charts)
 
 
-async def settle(pilot: Pilot, ready: Callable[[], Any]) -> None:
-    """Wait until `ready()` holds with no thread worker left running, then let it paint."""
+async def settle(pilot: Pilot, ready: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Wait until `ready()` holds, no thread worker runs, and the screen stops changing.
+
+    Widgets finish some work after their data arrives (a data table measures its
+    columns when idle), so the screen must also look the same over a few pauses.
+    Before that, a terminal resize there and back makes every widget draw afresh:
+    a `DataTable` whose header was drawn before its columns were measured keeps
+    that narrow header until something redraws it, and whether that happens
+    depends on timing, which a snapshot must not.
+    """
     app = pilot.app
-    await wait_for(pilot, lambda: ready() and all(w.is_finished for w in app.workers))
-    await pilot.pause()
-    assert ready(), "the screen changed again after its workers finished"
+
+    def quiet() -> bool:
+        return bool(ready()) and all(w.is_finished for w in app.workers)
+
+    await wait_for(pilot, quiet, timeout)
+    width, height = app.size
+    await pilot.resize_terminal(width + 1, height)
+    await pilot.resize_terminal(width, height)
+    await wait_for(pilot, quiet, timeout)
+    deadline = time.monotonic() + timeout
+    previous, unchanged = "", 0
+    while unchanged < STABLE_FRAMES:
+        assert time.monotonic() < deadline, f"the screen kept changing for {timeout} s"
+        await pilot.pause(0.05)
+        frame = app.export_screenshot()
+        unchanged = unchanged + 1 if frame == previous and quiet() else 0
+        previous = frame
 
 
 async def dashboard_loaded(pilot: Pilot) -> None:
