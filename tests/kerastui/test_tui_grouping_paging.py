@@ -124,6 +124,15 @@ async def test_paging_loads_every_run_and_live_updates_reach_later_pages(store: 
         assert "showing 5 of 12" in app.sub_title
         assert "showing 5 of 12" in str(screen.query_one("#dash-status").render())
 
+        # Grouped, the header counts every run of the filter, not only the page read.
+        await pilot.press("G")
+        await wait_for(pilot, lambda: "group:cnn" in _rows(table))
+        assert _cell(table, "group:cnn", "experiment") == "12 runs"
+        assert _cell(table, "group:cnn", "status") == "…12"
+        assert table.row_count == 6
+        await pilot.press("G", "G")
+        await wait_for(pilot, lambda: screen.group_by is None and table.row_count == 5)
+
         await pilot.press("m")
         await wait_for(pilot, lambda: table.row_count == 10)
         assert "showing 10 of 12" in app.sub_title
@@ -137,9 +146,13 @@ async def test_paging_loads_every_run_and_live_updates_reach_later_pages(store: 
         await pilot.press("m")
         await wait_for(pilot, lambda: any("all 12 runs" in n.message for n in app._notifications))
 
-        # The oldest run, read with the last page, follows a live status change.
-        store.request_cancel(ids[0])
-        await wait_for(pilot, lambda: table_statuses(table)[ids[0]] == "cancelled")
+        # Runs read with the second and the last page follow live status changes.
+        second_page, last_page = ids[::-1][7], ids[0]
+        store.request_cancel(second_page)
+        store.request_cancel(last_page)
+        await wait_for(pilot, lambda: table_statuses(table)[last_page] == "cancelled")
+        await wait_for(pilot, lambda: table_statuses(table)[second_page] == "cancelled")
+        assert table.row_count == 12
 
         # A new run reloads the table, keeping every page read so far.
         new = _run(store, "cnn", None, "queued")
@@ -148,3 +161,4 @@ async def test_paging_loads_every_run_and_live_updates_reach_later_pages(store: 
         assert table.row_count == 12
         assert "showing 12 of 13" in app.sub_title
         assert table_statuses(table)[ids[1]] == "queued"
+        assert table_statuses(table)[second_page] == "cancelled"
