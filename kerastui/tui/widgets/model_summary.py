@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -63,7 +64,8 @@ class ModelSummaryView(Vertical):
         table.clear(columns=True)
         table.add_columns("layer", "type", "output shape", "params")
         for layer in summary.layers:
-            table.add_row(layer.name, layer.type, layer.output_shape, f"{layer.params:,}")
+            params = Text(f"{layer.params:,}", justify="right")
+            table.add_row(layer.name, layer.type, layer.output_shape, params)
         table.styles.height = len(summary.layers) + 1
         shape = summary.input_shape if summary.input_shape is not None else "as in the spec"
         totals.update(
