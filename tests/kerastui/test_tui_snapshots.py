@@ -7,7 +7,11 @@ queued IMDB LSTM and a shapes CNN training right now. Every time the store
 records and every time a screen shows (durations, start times, worker liveness)
 comes from a fixed clock in UTC (`experiments.clock.use_clock`); run and worker
 names are fixed; polling timers are an hour apart; each snapshot is taken only
-after the screen has loaded its data and every thread worker has finished.
+after the screen has loaded its data, every thread worker has finished and the
+screen has stopped changing (`settle`). What "loaded" means is read from each
+screen's state (`DetailScreen.run`, `CompareScreen.comparison`, the launch form's
+chosen spec and problems, the dashboard's rows): a screen that renames those
+needs its check below updated, not a sleep.
 
 The accepted snapshots live in `tests/kerastui/__snapshots__/test_tui_snapshots/`.
 When a screen changes on purpose, regenerate them, look at the new SVGs (any
@@ -339,7 +343,7 @@ def opened(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_dashboard(snapshot_app: KerastuiApp, snap_compare: SnapCompare, size: Any) -> None:
-    """Every run with its status, progress and metrics; the live run's curves beside them."""
+    """Every run with its status, progress and metrics, and the live run's curves."""
     assert snap_compare(snapshot_app, terminal_size=size, run_before=dashboard_loaded)
 
 
