@@ -137,3 +137,23 @@ def test_layer_statistics_follow_the_gradients(store: Store) -> None:
     assert row.update_ratio == pytest.approx(np.sqrt(18.0) / start, rel=1e-6)
     tracker.detach()
     assert model.gradient_hook is None
+
+
+def test_the_run_log_gets_a_start_line_and_one_summary_line_per_epoch(store: Store) -> None:
+    clock = Clock()
+    tracker = _tracker(store, clock)
+    run_id = tracker.run_id
+    clock.now = 12.5
+    tracker.on_epoch_end(0, {"loss": 0.41234, "val_loss": 0.5, "learning_rate": 0.01})
+    tracker.on_epoch_begin(1)
+    clock.now = 14.0
+    tracker.on_epoch_end(1, {"loss": 0.3, "accuracy": 0.875})
+    lines = [line.message for line in store.logs(run_id)]
+    assert lines[0] == (
+        f"training {tracker.model.name}: 8 trainable parameters, 100 batches per epoch, "
+        "epochs 1 to 2"
+    )
+    assert lines[1:] == [
+        "epoch 1/2: loss 0.4123, val_loss 0.5 (12.5 s)",
+        "epoch 2/2: loss 0.3, accuracy 0.875 (1.5 s)",
+    ]
