@@ -189,6 +189,9 @@ def _module_objects() -> dict[str, Any]:
     from engine import models
 
     objects: dict[str, Any] = {cls.__name__: cls for cls in _EXPORTED}
+    # Keras's aliases (MaxPool2D, Convolution2D, ...) name the same classes in configs.
+    module = globals()
+    objects.update({name: module[name] for name in __all__ if isinstance(module.get(name), type)})
     objects.update(
         {"Model": models.Model, "Functional": models.Functional, "Sequential": models.Sequential}
     )

@@ -197,3 +197,23 @@ def test_core_layers_in_sequential():
     )
     assert model.output_shape == (None, 2)
     assert model.predict(data(3, 4), verbose=0).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "alias, cls",
+    [
+        ("MaxPool2D", "MaxPooling2D"),
+        ("AvgPool1D", "AveragePooling1D"),
+        ("GlobalAvgPool2D", "GlobalAveragePooling2D"),
+        ("Convolution2D", "Conv2D"),
+    ],
+)
+def test_deserialize_accepts_keras_alias_class_names(alias, cls):
+    # Keras configs may name a layer by an alias; it must load as the same class.
+    from engine import layers as L
+
+    original = getattr(L, cls)(**({"filters": 2, "kernel_size": 3} if "Conv" in cls else {}))
+    config = {"class_name": alias, "config": original.get_config()}
+    restored = L.deserialize(config)
+    assert type(restored) is getattr(L, cls)
+    assert restored.get_config() == original.get_config()
