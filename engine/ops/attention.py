@@ -234,7 +234,9 @@ class _AttentionCore:
         scale: float,
         dropout_rate: float,
         seed_generator: SeedGenerator | None,
+        out: np.ndarray | None = None,
     ) -> None:
+        """Run the forward pass; `out`, when given, is where the result goes (any strides)."""
         dtype = np.result_type(q, k, v)
         bias = mask_bias(mask, dtype)
         lead = np.broadcast_shapes(
@@ -258,7 +260,10 @@ class _AttentionCore:
             # Drawn whole, so the masks do not depend on how the work is chunked.
             self.drop = _dropout_scale(self.e.shape, dropout_rate, dtype, seed_generator)
             self.ed = np.empty_like(self.e)
-        out = np.empty((*lead, tq, v.shape[-1]), dtype)
+        if out is None:
+            out = np.empty((*lead, tq, v.shape[-1]), dtype)
+        elif self.squeeze:
+            out = out[None]
         self._bytes_per_item = math.prod(lead[1:]) * tq * tv * dtype.itemsize
         self._flops = 2.0 * math.prod(lead) * tq * tv * (q.shape[-1] + v.shape[-1])
 
@@ -279,21 +284,43 @@ class _AttentionCore:
         self.out = out[0] if self.squeeze else out
 
     def backward(
-        self, g: np.ndarray, need_q: bool, need_k: bool, need_v: bool, need_scale: bool = False
+        self,
+        g: np.ndarray,
+        need_q: bool,
+        need_k: bool,
+        need_v: bool,
+        need_scale: bool = False,
+        transposed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[Any, Any, Any, Any]:
-        """Gradients of q, k, v (at their broadcast shapes) and of the scale, or None."""
+        """Gradients of q, k, v (at their broadcast shapes) and of the scale, or None.
+
+        With `transposed`, three arrays shaped like q, k and v with their last two
+        axes swapped, the gradients are written there, each matrix transposed
+        (BLAS writes them so directly; a caller keeping heads in that layout
+        needs no transposing copy), and returned as swapped views.
+        """
         if self.squeeze:
             g = g[None]
+            if transposed is not None:
+                transposed = (transposed[0][None], transposed[1][None], transposed[2][None])
         need_scores = need_q or need_k or need_scale
-        gq = np.empty(self.q.shape, self.q.dtype) if need_q else None
-        gk = np.empty(self.k.shape, self.k.dtype) if need_k else None
-        gv = np.empty(self.v.shape, self.v.dtype) if need_v else None
+        if transposed is None:
+            gq = np.empty(self.q.shape, self.q.dtype) if need_q else None
+            gk = np.empty(self.k.shape, self.k.dtype) if need_k else None
+            gv = np.empty(self.v.shape, self.v.dtype) if need_v else None
+        else:
+            gq, gk, gv = (
+                _swap(t) if need else None for t, need in zip(transposed, (need_q, need_k, need_v))
+            )
 
         def chunk(a: int, b: int) -> float:
             z = self.z[a:b]
             gz = g[a:b] * z[..., None]
             if gv is not None:
-                np.matmul(_swap(self.ed[a:b]), gz, out=gv[a:b])
+                if transposed is None:
+                    np.matmul(_swap(self.ed[a:b]), gz, out=gv[a:b])
+                else:
+                    np.matmul(_swap(gz), self.ed[a:b], out=transposed[2][a:b])
             if not need_scores:
                 return 0.0
             e = self.e[a:b]
@@ -305,13 +332,20 @@ class _AttentionCore:
             dp *= e
             partial = 0.0
             if need_q or need_scale:
-                dsk = dp @ self.k[a:b]
-                if gq is not None:
-                    np.multiply(dsk, self.sc, out=gq[a:b])
+                if transposed is None:
+                    dsk = dp @ self.k[a:b]
+                else:
+                    # (dp @ k)^T, written straight into the transposed gradient.
+                    dsk = _swap(np.matmul(_swap(self.k[a:b]), _swap(dp), out=transposed[0][a:b]))
                 if need_scale:
                     partial = float(_row_dots(self.q[a:b], dsk).sum())
+                if gq is not None:
+                    np.multiply(dsk, self.sc, out=gq[a:b])
             if gk is not None:
-                np.matmul(_swap(dp), self.qs[a:b], out=gk[a:b])
+                if transposed is None:
+                    np.matmul(_swap(dp), self.qs[a:b], out=gk[a:b])
+                else:
+                    np.matmul(_swap(self.qs[a:b]), dp, out=transposed[1][a:b])
             return partial
 
         partials = map_chunks(chunk, len(g), self._bytes_per_item, 2 * self._flops)
@@ -364,36 +398,42 @@ def multi_head_self_attention(
     heads, key_dim, value_dim = kernels[0].shape[1], kernels[0].shape[2], kernels[2].shape[2]
     widths = [heads * key_dim, heads * key_dim, heads * value_dim]
     w_all = np.concatenate([w.reshape(dim, -1) for w in kernels], axis=1)
-    a2 = a.reshape(-1, dim)
-    y = a2 @ w_all
+    batch, steps = a.shape[:-2], a.shape[-2]
+    a3 = a.reshape(-1, steps, dim)
+    total = sum(widths)
+    # The projections computed transposed, (n, heads * size, T) per item: every
+    # head's q, k and v is then a contiguous (size, T) block, which the batched
+    # attention GEMMs read as a transposed matrix for free, where the usual
+    # (T, heads * size) rows would need a transposing copy of each.
+    y_t = np.matmul(w_all.T, _swap(a3))
     if any(b is not None for b in biases):
-        y += np.concatenate(
-            [np.zeros(n, y.dtype) if b is None else b.reshape(-1) for b, n in zip(biases, widths)]
+        bias_all = np.concatenate(
+            [np.zeros(n, y_t.dtype) if b is None else b.reshape(-1) for b, n in zip(biases, widths)]
         )
-    lead = a.shape[:-1]
+        y_t += bias_all[:, None]
     starts = np.cumsum([0, *widths])
+    sizes = (key_dim, key_dim, value_dim)
 
-    def heads_first(block: np.ndarray, size: int) -> np.ndarray:
-        # (rows, heads * size) -> (..., heads, T, size), a view into y.
-        return np.swapaxes(block.reshape(*lead, heads, size), -2, -3)
+    def head_blocks(block_t: np.ndarray, i: int) -> np.ndarray:
+        # (n, heads * size, T) rows of block i -> (*batch, heads, size, T), a view.
+        return block_t[:, starts[i] : starts[i + 1]].reshape(*batch, heads, sizes[i], steps)
 
-    q, k, v = (
-        heads_first(y[:, starts[i] : starts[i + 1]], size)
-        for i, size in enumerate((key_dim, key_dim, value_dim))
-    )
+    q, k, v = (_swap(head_blocks(y_t, i)) for i in range(3))
     scale_value = 1.0 / math.sqrt(key_dim) if scale is None else float(scale)
-    core = _AttentionCore(q, k, v, mask, scale_value, dropout_rate, seed_generator)
-    out = np.swapaxes(core.out, -2, -3)
+    out = np.empty((*batch, steps, heads, value_dim), y_t.dtype)
+    core = _AttentionCore(
+        q, k, v, mask, scale_value, dropout_rate, seed_generator, out=np.swapaxes(out, -2, -3)
+    )
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
-        gq, gk, gv, _ = core.backward(np.swapaxes(g, -2, -3), True, True, True)
-        dy = np.empty_like(y)
-        for i, grad in enumerate((gq, gk, gv)):
-            # Back to (rows, heads * size), written into its columns of y's gradient.
-            dy[:, starts[i] : starts[i + 1]] = np.swapaxes(grad, -2, -3).reshape(len(dy), -1)
-        grads: list[Any] = [(dy @ w_all.T).reshape(a.shape) if n[0] else None]
-        gw_all = a2.T @ dy if any(n[1::2]) else None
-        gb_all = dy.sum(axis=0) if any(n[2::2]) else None
+        dy_t = np.empty((len(a3), total, steps), y_t.dtype)
+        core.backward(
+            np.swapaxes(g, -2, -3), True, True, True,
+            transposed=(head_blocks(dy_t, 0), head_blocks(dy_t, 1), head_blocks(dy_t, 2)),
+        )  # fmt: skip
+        grads: list[Any] = [np.matmul(_swap(dy_t), w_all.T).reshape(a.shape) if n[0] else None]
+        gw_all = np.matmul(dy_t, a3).sum(axis=0).T if any(n[1::2]) else None
+        gb_all = np.einsum("njt->j", dy_t) if any(n[2::2]) else None
         for i, (w, b) in enumerate(zip(kernels, biases)):
             lo, hi = starts[i], starts[i + 1]
             grads.append(gw_all[:, lo:hi].reshape(w.shape) if n[1 + 2 * i] else None)
