@@ -133,18 +133,9 @@ def _chunked_sum_in_child() -> None:
     raise SystemExit(0 if sum(parts) == 8 else 1)
 
 
-def test_default_workers_follow_blas_threads(monkeypatch):
-    # A process whose BLAS runs one thread (a worker's one-core slot) runs ops inline;
-    # otherwise the pool has as many threads as BLAS, never more than the CPUs.
-    class Controller:
-        def __init__(self, threads):
-            self.num_threads = threads
-
-    for blas, cpus, expected in ((1, 8, 1), (2, 2, 2), (16, 4, 4)):
-        monkeypatch.setattr(batch_parallel, "_workers", None)
-        monkeypatch.setattr(batch_parallel, "_blas", [Controller(blas)])
-        monkeypatch.setattr(batch_parallel.os, "cpu_count", lambda cpus=cpus: cpus)
-        assert batch_parallel.num_workers() == expected
+def test_ops_run_inline_unless_asked_for_threads(monkeypatch):
     monkeypatch.setattr(batch_parallel, "_workers", None)
-    monkeypatch.setattr(batch_parallel, "_blas", [])
     assert batch_parallel.num_workers() == 1
+    calls = []
+    batch_parallel.map_chunks(lambda a, b: calls.append(threading.current_thread()), 64, 10, 1e12)
+    assert set(calls) == {threading.main_thread()}
