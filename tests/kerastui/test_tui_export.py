@@ -168,6 +168,8 @@ async def test_detail_exports_models_and_shows_the_model_summary(
         )
 
         # The best checkpoint as .keras: reloads and predicts like the run's model.
+        # (The run's name names the file once the details are in; the summary may come first.)
+        await wait_for(pilot, lambda: screen.run is not None)
         dialog = await _open_export(pilot, app)
         assert dialog.kind == "model-keras"
         assert dialog.query_one("#export-path", Input).value == str(

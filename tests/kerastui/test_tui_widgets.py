@@ -62,3 +62,29 @@ def test_running_duration_and_start_time_follow_the_clock_in_use() -> None:
     with clock.use_clock(lambda: start, zone=dt.UTC):
         assert started_text(run) == "01-01 23:50"
         assert started_text(run._replace(started_at=None, created_at=start)) == "01-01 23:50"
+
+
+def test_the_help_screen_lists_every_key_of_every_screen():
+    # Footers hide some keys at 80 columns; the help screen is where every key must be.
+    import re
+
+    from kerastui.tui.screens.compare import CompareScreen
+    from kerastui.tui.screens.dashboard import DashboardScreen
+    from kerastui.tui.screens.detail import DetailScreen
+    from kerastui.tui.screens.help import HELP
+    from kerastui.tui.screens.launch import LaunchScreen
+
+    sections = dict(re.findall(r"\[b\](.+?)\[/b\]\n(.*?)(?=\n\[b\]|\Z)", HELP, re.S))
+    names = {"question_mark": "?", "slash": "/"}
+    for title, screen in (
+        ("Dashboard", DashboardScreen),
+        ("Run detail", DetailScreen),
+        ("Compare", CompareScreen),
+        ("Launch", LaunchScreen),
+    ):
+        text = sections[title]
+        for binding in screen.BINDINGS:
+            key = binding.key_display or names.get(binding.key, binding.key)
+            if binding.action == "app.help":
+                continue  # the help screen itself is opened from the footer
+            assert re.search(rf"(^|\s){re.escape(key)}(\s|,|$)", text, re.M), (title, key)

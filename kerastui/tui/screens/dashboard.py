@@ -121,21 +121,23 @@ class DashboardScreen(Screen):
     """
 
     BINDINGS = [
+        # Footer order is priority order: at 80 columns the last keys drop off, and
+        # every key (Refresh and Theme too) is on the help screen.
         Binding("q", "app.quit", "Quit"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("enter", "open_detail", "Detail", show=True),
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("l", "launch", "Launch"),
         Binding("x", "cancel_run", "Cancel"),
         Binding("R", "resume_run", "Resume", key_display="R"),
-        Binding("l", "launch", "Launch"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("G", "cycle_group", "Group", key_display="G"),
-        Binding("m", "more", "More"),
         Binding("e", "export", "Export"),
-        Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("t", "app.toggle_theme", "Theme"),
+        Binding("m", "more", "More"),
+        Binding("r", "refresh", "Refresh", show=False),
+        Binding("t", "app.toggle_theme", "Theme", show=False),
         Binding("escape", "focus_table", "Table", show=False),
     ]
 

@@ -48,17 +48,18 @@ class DetailScreen(Screen):
     """
 
     BINDINGS = [
+        # Footer order is priority order; the detail screen polls by itself, so
+        # Refresh is only on the help screen.
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
         Binding("x", "cancel_run", "Cancel"),
         Binding("R", "resume_run", "Resume", key_display="R"),
+        Binding("E", "rerun_with_edits", "Edit+rerun", key_display="E"),
         Binding("e", "export", "Export"),
         Binding("g", "tag", "Tag"),
         Binding("n", "note", "Note"),
         Binding("d", "delete", "Delete"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("question_mark", "app.help", "Help", key_display="?"),
-        # Last, so below ~90 columns it is the key the footer leaves out (the help lists it).
-        Binding("E", "rerun_with_edits", "Rerun with edits", key_display="E"),
+        Binding("r", "refresh", "Refresh", show=False),
     ]
 
     def __init__(self, run_id: int, interval: float = 1.0) -> None:

@@ -26,6 +26,7 @@ HELP = """\
   e  export (model from a checkpoint, run table, history)
   g  tag (key=value)   n  note               d  delete
   E  rerun with edits (the launch form, started from this run)
+  r  refresh now (the screen also refreshes by itself every second)
 
 [b]Compare[/b]
   escape  back         m  next metric for the overlaid curves

@@ -69,7 +69,12 @@ class LayerEditor(Vertical):
             yield Input(placeholder="key=value, ...", id="layer-args", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(LayerTable).add_columns("#", "type", "arguments")
+        table = self.query_one(LayerTable)
+        # Fixed widths for the short columns: DataTable could draw its header before
+        # measuring auto-width columns and keep it until the next resize.
+        table.add_column("#", width=3)
+        table.add_column("type", width=22)  # the longest usual names: GlobalAveragePooling2D
+        table.add_column("arguments")
 
     def set_layer_types(self, names: list[str]) -> None:
         """The layer classes a new layer can be (the engine's layer names)."""
