@@ -14,41 +14,31 @@ from textual.widgets import DataTable, Input, Static
 
 from engine.models import load_model
 from experiments.model_summary import build_run_model
-from experiments.runner import execute_run
-from experiments.store import Store, forget_stores, npz_to_arrays, open_store
-from experiments.submit import submit
+from experiments.store import Store, npz_to_arrays
 from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.compare import CompareScreen
 from kerastui.tui.screens.detail import DetailScreen
 from kerastui.tui.screens.export import ExportScreen
 from kerastui.tui.screens.prompt import ConfirmScreen
 from kerastui.tui.widgets.model_summary import ModelSummaryView
-from tests.experiments.spec_helpers import mlp_raw
-from tests.kerastui.tui_helpers import notifications, synchronous, wait_for
+from tests.kerastui.tui_helpers import (
+    notifications,
+    store_from,
+    synchronous,
+    trained_database,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two completed 3-epoch runs differing in learning rate (ids 1, 2), one queued (3)."""
-    path = tmp_path_factory.mktemp("tui-export") / "tui.db"
-    store = open_store(f"sqlite:///{path}")
-    for lr in ("0.01", "0.003"):
-        run_id = submit(
-            mlp_raw(), store, {"compile.optimizer.learning_rate": lr, "fit.epochs": "3"}
-        )
-        execute_run(run_id, store)
-    submit(mlp_raw(), store)
-    forget_stores()
-    return path
+    return trained_database(tmp_path_factory.mktemp("tui-export"), queued=1)
 
 
 @pytest.fixture
 def store(tmp_path: Path, _template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "tui.db"
-    path.write_bytes(_template.read_bytes())
-    yield open_store(f"sqlite:///{path}")
-    forget_stores()
+    yield from store_from(_template, tmp_path, monkeypatch)
 
 
 def _notified(app: KerastuiApp, text: str) -> bool:

@@ -11,8 +11,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 
 from engine.models import load_model
-from experiments.runner import execute_run
-from experiments.store import Store, forget_stores, open_store
+from experiments.store import Store
 from experiments.submit import submit
 from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.compare import CompareScreen
@@ -20,30 +19,25 @@ from kerastui.tui.screens.detail import DetailScreen
 from kerastui.tui.screens.launch import LaunchScreen
 from kerastui.tui.widgets import LineChart
 from tests.experiments.spec_helpers import mlp_raw
-from tests.kerastui.tui_helpers import notifications, synchronous, table_statuses, wait_for
+from tests.kerastui.tui_helpers import (
+    notifications,
+    store_from,
+    synchronous,
+    table_statuses,
+    trained_database,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two completed runs differing in learning rate (ids 1, 2)."""
-    path = tmp_path_factory.mktemp("tui") / "tui.db"
-    store = open_store(f"sqlite:///{path}")
-    for lr in ("0.01", "0.003"):
-        run_id = submit(
-            mlp_raw(), store, {"compile.optimizer.learning_rate": lr, "fit.epochs": "3"}
-        )
-        execute_run(run_id, store)
-    forget_stores()
-    return path
+    return trained_database(tmp_path_factory.mktemp("tui"), queued=0)
 
 
 @pytest.fixture
 def store(tmp_path: Path, _template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "tui.db"
-    path.write_bytes(_template.read_bytes())
-    yield open_store(f"sqlite:///{path}")
-    forget_stores()
+    yield from store_from(_template, tmp_path, monkeypatch)
 
 
 def app_for(store: Store, started: list[str] | None = None) -> KerastuiApp:

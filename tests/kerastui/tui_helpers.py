@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from experiments.runner import execute_run
+from experiments.store import Store, forget_stores, open_store
+from experiments.submit import submit
 from kerastui.tui.formatting import COLUMNS
+from tests.experiments.spec_helpers import mlp_raw
 
 STATUS_COLUMN = [key for key, _ in COLUMNS].index("status")
 
@@ -49,3 +55,32 @@ def synchronous(test: Callable[..., Any]) -> Callable[..., Any]:
         return asyncio.run(test(*args, **kwargs))
 
     return run
+
+
+def trained_database(folder: Path, queued: int = 0) -> Path:
+    """A database of two completed 3-epoch MLP runs differing in learning rate (ids 1, 2).
+
+    Args:
+        folder: where the database file goes.
+        queued: how many queued runs of the same spec follow (ids 3, ...).
+    """
+    path = folder / "tui.db"
+    store = open_store(f"sqlite:///{path}")
+    for lr in ("0.01", "0.003"):
+        run_id = submit(
+            mlp_raw(), store, {"compile.optimizer.learning_rate": lr, "fit.epochs": "3"}
+        )
+        execute_run(run_id, store)
+    for _ in range(queued):
+        submit(mlp_raw(), store)
+    forget_stores()
+    return path
+
+
+def store_from(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A fresh copy of `template`'s database, opened, with `tmp_path` as the working folder."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "tui.db"
+    path.write_bytes(template.read_bytes())
+    yield open_store(f"sqlite:///{path}")
+    forget_stores()
