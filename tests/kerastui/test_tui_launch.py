@@ -380,3 +380,43 @@ async def test_a_builder_model_is_kept_and_its_layers_are_not_offered(store: Sto
         run.spec["model"]["builder"] == read_spec_file("sentiment_transformer")["model"]["builder"]
     )
     assert run.epochs_total == 1
+
+
+@synchronous
+async def test_leaving_with_unsaved_edits_asks_first(store: Store, tmp_path: Path) -> None:
+    from kerastui.tui.screens.dashboard import DashboardScreen
+
+    app = app_for(store, [])
+    async with app.run_test(size=(120, 40)) as pilot:
+        # Nothing edited: escape leaves at once.
+        screen = await open_launch(pilot, app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+        # Edited: escape asks; n keeps the form and the edit, y leaves.
+        screen = await open_launch(pilot, app)
+        screen.query_one("#epochs", Input).value = "7"
+        await settle(pilot, screen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.query_one("#epochs", Input).value == "7"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+        # Edited and saved: nothing is lost, escape leaves at once.
+        screen = await open_launch(pilot, app)
+        screen.query_one("#epochs", Input).value = "9"
+        await settle(pilot, screen)
+        await pilot.press("ctrl+s")
+        prompt = await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen) and app.screen)
+        prompt.query_one(Input).value = "nine_epochs"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (tmp_path / "experiments" / "nine_epochs.toml").exists())
+        await wait_for(pilot, lambda: screen.kept == screen.current_form())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+    assert store.count_runs() == 0

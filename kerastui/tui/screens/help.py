@@ -38,7 +38,7 @@ HELP = """\
 
 [b]Launch[/b]
   ctrl+l  launch       ctrl+s  save as experiments/NAME.toml
-  escape  back         tab  next field
+  escape  back (asks first when edits are neither saved nor launched)   tab  next field
   layers: a  add (the type chosen below)   x  remove
           shift+up/down  move   enter  edit arguments (key=value)
   values read like --set; every field is validated as you type and

@@ -172,7 +172,7 @@ class LaunchScreen(Screen):
 
     CSS_PATH = "../styles/launch.tcss"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
         Binding("ctrl+l", "launch", "Launch"),
         Binding("ctrl+s", "save", "Save TOML"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
@@ -189,6 +189,9 @@ class LaunchScreen(Screen):
         self.last = 0
         self.problems: list[str] = ["choose a spec to start from"]
         self.runs = 0
+        # The form as loaded, saved or launched last: leaving with other values asks first.
+        self.kept: SpecForm | None = None
+        self.current_form_at_save: SpecForm | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -311,6 +314,7 @@ class LaunchScreen(Screen):
         self.query_one("#sweep_method", Select).value = form.sweep_method or "none"
         builder = str((form.base.get("model") or {}).get("builder") or "")
         self.query_one(LayerEditor).load(copy.deepcopy(form.layers), builder)
+        self.kept = self.current_form()
         self.validate_form()
 
     # Validation ------------------------------------------------------------------------------
@@ -371,6 +375,23 @@ class LaunchScreen(Screen):
             self.app.notify, "\n".join(problems), title=f"not {what}", severity="error"
         )
 
+    # Leaving -------------------------------------------------------------------------------
+
+    def _keep(self, form: SpecForm | None) -> None:
+        """`form` is safe (loaded, saved or launched): leaving with it asks nothing."""
+        self.kept = form
+
+    def action_back(self) -> None:
+        """Leave the form; with edits not saved nor launched, ask before dropping them."""
+        current = self.current_form()
+        if current is None or current == self.kept:
+            self.app.pop_screen()
+            return
+        self.app.push_screen(
+            ConfirmScreen("Leave the form? Your edits are neither saved nor launched."),
+            lambda yes: self.app.pop_screen() if yes else None,
+        )
+
     # Launch --------------------------------------------------------------------------------
 
     @on(Button.Pressed, "#launch-button")
@@ -405,6 +426,7 @@ class LaunchScreen(Screen):
         app.call_from_thread(
             app.notify, f"queued run{'s' if len(run_ids) > 1 else ''} {queued}{rerun}"
         )
+        app.call_from_thread(self._keep, form)
         app.call_from_thread(app.refresh_screens)
         app.ensure_worker_running()
 
@@ -420,6 +442,7 @@ class LaunchScreen(Screen):
 
     @work(thread=True, exclusive=True, group="launch-save")
     def _check_for_save(self, form: SpecForm) -> None:
+        self.current_form_at_save = form
         checked = check_form(form)
         if checked.raw is None:
             self._refuse("saved", checked.problems)
@@ -464,4 +487,5 @@ class LaunchScreen(Screen):
             self._refuse("saved", [str(err)])
             return
         self.app.call_from_thread(self.app.notify, f"saved {written}")
+        self.app.call_from_thread(self._keep, self.current_form_at_save)
         self._read_choices(names=False)
