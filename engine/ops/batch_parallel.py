@@ -38,6 +38,9 @@ _MAX_CACHED_SCRATCH = 64 << 20
 _lock = threading.Lock()
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
+# Threads for element-wise work only (no BLAS calls), next to BLAS's own threads.
+_split_pool: ThreadPoolExecutor | None = None
+_split_threads: int | None = None
 _workers: int | None = None
 _blas: list[Any] | None = None
 _blas_depth = 0
@@ -115,8 +118,9 @@ class _SingleThreadedBlas:
 def _after_fork_in_child() -> None:
     # A forked child has none of the parent's pool threads (submitting to the
     # old executor would wait forever) and may inherit a held lock.
-    global _pool, _lock, _blas_depth
+    global _pool, _split_pool, _lock, _blas_depth
     _pool = None
+    _split_pool = None
     _lock = threading.Lock()
     if _blas_depth:
         for c, n in zip(_blas_controllers(), _blas_saved):
@@ -184,6 +188,63 @@ def map_chunks(
         return [f.result() for f in futures]
 
 
+def split_threads() -> int:
+    """How many threads `split_elementwise` uses: the CPU count, at most 4 (1 turns it off)."""
+    global _split_threads
+    if _split_threads is None:
+        _split_threads = max(1, min(4, os.cpu_count() or 1))
+    return _split_threads
+
+
+def set_split_threads(count: int) -> None:
+    """Use `count` threads for `split_elementwise` from now on (1 runs it inline).
+
+    Args:
+        count: a positive number of threads.
+    """
+    global _split_threads, _split_pool
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"set_split_threads needs a positive integer, got {count!r}.")
+    with _lock:
+        _split_threads = count
+        if _split_pool is not None:
+            _split_pool.shutdown(wait=True)
+            _split_pool = None
+
+
+def split_elementwise(fn: Callable[[int, int], None], batch: int) -> None:
+    """Call `fn(start, stop)` on equal parts of a batch, one part per thread, and wait.
+
+    For element-wise NumPy work (copies, comparisons, arithmetic; NumPy releases
+    the GIL in their loops) between GEMMs that run on the whole batch with
+    BLAS's own threads: `fn` must not call BLAS, and each part writes only its
+    own slice. The calling thread does the first part. Runs inline inside a pool
+    thread, with one thread, or for a batch of one.
+
+    Args:
+        fn: the work for items `start:stop`.
+        batch: the number of items.
+    """
+    global _split_pool
+    parts = min(split_threads(), batch)
+    if parts <= 1 or getattr(_local, "worker", False):
+        fn(0, batch)
+        return
+    with _lock:
+        if _split_pool is None:
+            _split_pool = ThreadPoolExecutor(
+                split_threads() - 1, thread_name_prefix="engine-split", initializer=_mark_worker
+            )
+        pool = _split_pool
+    bounds = [(i * batch // parts, (i + 1) * batch // parts) for i in range(parts)]
+    futures = [pool.submit(fn, a, b) for a, b in bounds[1:]]
+    try:
+        fn(*bounds[0])
+    finally:
+        for f in futures:
+            f.result()
+
+
 def scratch(slot: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
     """An uninitialised per-thread work array, reused between calls with the same `slot`.
 
@@ -209,4 +270,7 @@ __all__ = [
     "num_workers",
     "scratch",
     "set_num_workers",
+    "set_split_threads",
+    "split_elementwise",
+    "split_threads",
 ]

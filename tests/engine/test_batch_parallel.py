@@ -139,3 +139,29 @@ def test_ops_run_inline_unless_asked_for_threads(monkeypatch):
     calls = []
     batch_parallel.map_chunks(lambda a, b: calls.append(threading.current_thread()), 64, 10, 1e12)
     assert set(calls) == {threading.main_thread()}
+
+
+def test_split_elementwise_covers_the_batch_once_on_several_threads():
+    saved = batch_parallel.split_threads()
+    try:
+        batch_parallel.set_split_threads(3)
+        seen = np.zeros(10, int)
+        threads = set()
+
+        def work(a, b):
+            seen[a:b] += 1
+            threads.add(threading.get_ident())
+
+        batch_parallel.split_elementwise(work, 10)
+        assert seen.tolist() == [1] * 10
+        assert len(threads) >= 2 and threading.get_ident() in threads
+        with pytest.raises(ZeroDivisionError):
+            batch_parallel.split_elementwise(lambda a, b: 1 / 0 if a else None, 10)
+        batch_parallel.set_split_threads(1)
+        threads.clear()
+        batch_parallel.split_elementwise(work, 10)
+        assert threads == {threading.get_ident()}
+        with pytest.raises(ValueError, match="positive integer"):
+            batch_parallel.set_split_threads(0)
+    finally:
+        batch_parallel.set_split_threads(saved)

@@ -299,3 +299,37 @@ def test_functional_fused_training_equals_unfused(fused_calls):
         histories.append(h.history["loss"])
     assert len(fused_calls) == 2 * 4 * 2
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["conv_relu_max_pool", "conv_relu"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_first_layer_split_over_threads_equals_chunked(fused, padding):
+    # Few input channels: element-wise work runs split over threads between
+    # whole-batch GEMMs; results must equal the chunk-by-chunk path exactly.
+    x = rng.normal(size=(9, 11, 10, 3)).astype("float32")
+    kernel = rng.normal(size=(3, 3, 3, 5)).astype("float32")
+    bias = rng.normal(size=5).astype("float32")
+
+    def run():
+        tensors = [Tensor(kernel), Tensor(bias)]
+        with GradientTape() as tape:
+            tape.watch(tensors)
+            if fused:
+                out = ops.conv_relu_max_pool(x, tensors[0], tensors[1], padding=padding)
+            else:
+                out = ops.conv(x, tensors[0], padding=padding, bias=tensors[1], activation="relu")
+            total = ops.sum(
+                ops.multiply(out, np.linspace(-1, 1, out.value.size).reshape(out.shape))
+            )
+        return [np.asarray(out.value), *tape.gradient(total, tensors)]
+
+    saved = batch_parallel.split_threads()
+    try:
+        batch_parallel.set_split_threads(1)
+        chunked = run()
+        batch_parallel.set_split_threads(3)
+        split = run()
+    finally:
+        batch_parallel.set_split_threads(saved)
+    for a, b in zip(split, chunked):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
