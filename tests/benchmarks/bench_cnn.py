@@ -6,7 +6,13 @@ Both frameworks train on the same data in one process, alternating epoch by epoc
 then predict alternately; the script prints images/s for each and the ratios, and
 the peak resident memory of the process.
 
-Run: python tests/benchmarks/bench_cnn.py [--samples 2048] [--rounds 3]
+Each timed run starts after a short pause (`--pause`, 0.5 s): both frameworks'
+thread pools (PyTorch's OpenMP, NumPy's OpenBLAS) keep spinning for a while
+after a call returns, and without the pause each framework's run would start
+while the other's threads still hold a core (measured: both run 15-25%
+slower). `--pause 0` gives the back-to-back figures.
+
+Run: python tests/benchmarks/bench_cnn.py [--samples 2048] [--rounds 3] [--pause 0.5]
 """
 
 from __future__ import annotations
@@ -84,6 +90,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=2048)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=0.5, help="seconds before each run")
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
     try:
@@ -136,12 +143,13 @@ def main() -> int:
             ("engine predict", engine_predict),
             ("torch predict", torch_predict),
         ):
+            time.sleep(args.pause)
             start = time.perf_counter()
             fn()
             results[name].append(time.perf_counter() - start)
     ips = {k: len(x) / statistics.median(v) for k, v in results.items()}
     print(
-        f"{len(x)} images 32x32x3, batch {args.batch}, {args.rounds} rounds, "
+        f"{len(x)} images 32x32x3, batch {args.batch}, {args.rounds} rounds, pause {args.pause} s, "
         f"torch threads {torch.get_num_threads()}"
     )
     for name, value in ips.items():

@@ -17,7 +17,12 @@ a `Case` and appending it there):
   GlobalAveragePooling1D -> Dense(1, sigmoid); the twin uses
   torch.nn.MultiheadAttention and LayerNorm(eps=1e-3) like Keras.
 
-Run: python tests/benchmarks/bench_rnn.py [--rounds 5] [--samples 2560] [--case lstm]
+Each timed epoch starts after a short pause (`--pause`, 0.5 s), so neither
+framework starts while the other's thread pool (PyTorch's OpenMP, NumPy's
+OpenBLAS) still spins on a core after its last call; `--pause 0` runs them
+back to back.
+
+Run: python tests/benchmarks/bench_rnn.py [--rounds 5] [--samples 2560] [--case lstm] [--pause 0.5]
 Single-threaded comparison (fairer on a busy machine, where threaded BLAS calls
 wait for each other): OPENBLAS_NUM_THREADS=1 python tests/benchmarks/bench_rnn.py
 --torch-threads 1
@@ -217,7 +222,7 @@ def transformer_case(samples: int, batch: int) -> Case:
     )
 
 
-def run_case(case: Case, rounds: int, samples: int) -> float:
+def run_case(case: Case, rounds: int, samples: int, pause: float = 0.5) -> float:
     """Warm both up, time `rounds` alternating epochs, print the result and return the ratio."""
     import torch
 
@@ -227,6 +232,7 @@ def run_case(case: Case, rounds: int, samples: int) -> float:
     losses: dict[str, float] = {}
     for _ in range(rounds):
         for name, fn in (("engine", case.engine_epoch), ("torch", case.torch_epoch)):
+            time.sleep(pause)
             start = time.perf_counter()
             losses[name] = fn()
             times[name].append(time.perf_counter() - start)
@@ -254,6 +260,7 @@ CASES: list[Callable[[int, int], Case]] = [
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pause", type=float, default=0.5, help="seconds before each epoch")
     parser.add_argument("--samples", type=int, default=2560)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--case", action="append", help="run only these cases (repeatable)")
@@ -272,7 +279,7 @@ def main() -> int:
     for make in CASES:
         if args.case and make.__name__.removesuffix("_case") not in args.case:
             continue
-        run_case(make(args.samples, args.batch), args.rounds, args.samples)
+        run_case(make(args.samples, args.batch), args.rounds, args.samples, args.pause)
     return 0
 
 
