@@ -430,6 +430,15 @@ def _conv_pass(
         if adjoint_bias is not None:
             target += adjoint_bias
 
+    def finish(o: np.ndarray, a: int, b: int) -> None:
+        """The bias, relu and epilogue on `o`, the convolution's rows of items a:b."""
+        if out_bias is not None:
+            o += out_bias
+        if relu:
+            np.maximum(o, 0, out=o)
+        if epilogue is not None:
+            epilogue(o, a, b)
+
     def work(a: int, b: int) -> tuple[np.ndarray | None, ...]:
         n = b - a
         rows = n * grid.windows
@@ -446,12 +455,7 @@ def _conv_pass(
             else:
                 res = np.matmul(cols, wg, out=scratch("conv_res", (groups, rows, fg), dtype))
                 o.reshape(rows, groups, fg)[...] = res.transpose(1, 0, 2)
-            if out_bias is not None:
-                o += out_bias
-            if relu:
-                np.maximum(o, 0, out=o)
-            if epilogue is not None:
-                epilogue(o, a, b)
+            finish(o, a, b)
         gw = gy_sum = None
         if gy is not None or gy_chunk is not None:
             g2 = gy[a:b].reshape(rows, f) if gy_chunk is None else gy_chunk(a, b)  # type: ignore[index]
@@ -488,17 +492,7 @@ def _conv_pass(
         if out is not None or epilogue is not None:
             o_all = out.reshape(rows_all, f) if out is not None else np.empty((rows_all, f), dtype)
             np.matmul(cols_all[0], wg[0], out=o_all)
-
-            def finish(a: int, b: int) -> None:
-                o = o_all[a * windows : b * windows]
-                if out_bias is not None:
-                    o += out_bias
-                if relu:
-                    np.maximum(o, 0, out=o)
-                if epilogue is not None:
-                    epilogue(o, a, b)
-
-            split_elementwise(finish, n_batch)
+            split_elementwise(lambda a, b: finish(o_all[a * windows : b * windows], a, b), n_batch)
         gw = gy_sum = None
         if gy is not None or gy_chunk is not None:
             if gy_chunk is None and relu_out is None:
