@@ -7,6 +7,7 @@ import pytest
 from experiments.filters import parse_filter
 from experiments.store import MetricRow, Store, group_order
 from experiments.store.fields import run_field
+from tests.experiments.store_helpers import set_status
 
 
 def _run(store: Store, experiment: str, curve: list[float], status: str, sweep_id=None) -> int:
@@ -19,12 +20,7 @@ def _run(store: Store, experiment: str, curve: list[float], status: str, sweep_i
         ]
     if rows:
         store.log_metrics(run.id, rows)
-    if status != "queued":
-        store.claim_run(run.id, "w")
-        if status == "completed":
-            store.mark_completed(run.id)
-        elif status == "failed":
-            store.mark_failed(run.id, "boom")
+    set_status(store, run.id, status)
     return run.id
 
 

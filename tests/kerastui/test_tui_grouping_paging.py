@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from experiments.store import MetricRow, Store, forget_stores, open_store
 from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.dashboard import DashboardScreen
+from tests.experiments.store_helpers import set_status
 from tests.kerastui.tui_helpers import synchronous, table_statuses, wait_for
 
 
@@ -24,12 +25,7 @@ def _run(store: Store, experiment: str, val_loss: float | None, status: str, swe
     run = store.create_run(experiment, {"fit": {"epochs": 1}}, sweep_id=sweep, epochs_total=1)
     if val_loss is not None:
         store.log_metrics(run.id, [MetricRow("val_loss", val_loss, 1, 1, "epoch")])
-    if status != "queued":
-        store.claim_run(run.id, "w")
-        if status == "completed":
-            store.mark_completed(run.id)
-        elif status == "failed":
-            store.mark_failed(run.id, "boom")
+    set_status(store, run.id, status)
     return run.id
 
 
