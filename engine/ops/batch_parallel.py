@@ -189,10 +189,15 @@ def map_chunks(
 
 
 def split_threads() -> int:
-    """How many threads `split_elementwise` uses: the CPU count, at most 4 (1 turns it off)."""
+    """How many threads `split_elementwise` uses (1 runs it inline).
+
+    By default as many as BLAS has (so a process given one core, like a
+    worker's run in a one-thread slot, stays on it), at most the CPU count and 4.
+    """
     global _split_threads
     if _split_threads is None:
-        _split_threads = max(1, min(4, os.cpu_count() or 1))
+        blas = max((c.num_threads for c in _blas_controllers()), default=1)
+        _split_threads = max(1, min(4, blas, os.cpu_count() or 1))
     return _split_threads
 
 

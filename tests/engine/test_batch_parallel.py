@@ -165,3 +165,18 @@ def test_split_elementwise_covers_the_batch_once_on_several_threads():
             batch_parallel.set_split_threads(0)
     finally:
         batch_parallel.set_split_threads(saved)
+
+
+def test_split_threads_default_follows_blas_threads(monkeypatch):
+    class Controller:
+        def __init__(self, threads):
+            self.num_threads = threads
+
+    for blas, cpus, expected in ((1, 8, 1), (2, 2, 2), (16, 8, 4), (8, 2, 2)):
+        monkeypatch.setattr(batch_parallel, "_split_threads", None)
+        monkeypatch.setattr(batch_parallel, "_blas", [Controller(blas)])
+        monkeypatch.setattr(batch_parallel.os, "cpu_count", lambda cpus=cpus: cpus)
+        assert batch_parallel.split_threads() == expected
+    monkeypatch.setattr(batch_parallel, "_split_threads", None)
+    monkeypatch.setattr(batch_parallel, "_blas", [])
+    assert batch_parallel.split_threads() == 1
