@@ -41,13 +41,23 @@ class Tensor:
         12.0
     """
 
-    __slots__ = ("__weakref__", "_keras_logits", "_keras_mask", "_tracked", "value")
+    __slots__ = (
+        "__weakref__",
+        "_keras_activation",
+        "_keras_logits",
+        "_keras_mask",
+        "_tracked",
+        "value",
+    )
     __array_priority__ = 100
 
     def __init__(self, value: Any) -> None:
         self.value = value if isinstance(value, np.ndarray) else np.asarray(value)
         self._tracked = False
         self._keras_logits: Tensor | None = None
+        # "softmax" (over the last axis) or "sigmoid" when this tensor is that
+        # function of `_keras_logits`, for the fused crossentropy losses.
+        self._keras_activation: str | None = None
         self._keras_mask: Any = None
 
     # Array-like surface -------------------------------------------------

@@ -203,6 +203,7 @@ def sigmoid(x: Any) -> Tensor:
     out = _sigmoid(a)
     t = record(out, (x,), lambda g, n: (g * out * (1 - out),))
     t._keras_logits = x if isinstance(x, Tensor) else Tensor(a)
+    t._keras_activation = "sigmoid"
     return t
 
 
@@ -399,6 +400,8 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 
     t = record(out, (x,), vjp)
     t._keras_logits = x if isinstance(x, Tensor) else Tensor(a)
+    if isinstance(axis, (int, np.integer)) and a.ndim and axis % a.ndim == a.ndim - 1:
+        t._keras_activation = "softmax"
     return t
 
 

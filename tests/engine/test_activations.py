@@ -313,6 +313,32 @@ def test_sigmoid_and_softmax_remember_their_logits():
     assert activations.sigmoid(logits)._keras_logits is logits
     assert ops.softmax(logits)._keras_logits is logits
     assert activations.relu(logits)._keras_logits is None
+    # Which function of the logits they are: what the fused crossentropy losses check.
+    assert activations.softmax(logits)._keras_activation == "softmax"
+    assert ops.softmax(logits, axis=1)._keras_activation == "softmax"
+    assert ops.softmax(logits, axis=0)._keras_activation is None  # not over the classes
+    assert activations.sigmoid(logits)._keras_activation == "sigmoid"
+    assert activations.relu(logits)._keras_activation is None
+
+
+def test_crossentropy_fuses_only_the_activation_it_names():
+    from engine import losses
+    from engine.losses.fused import activation_logits
+
+    logits = Tensor(np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]], dtype="float32"))
+    probs = ops.softmax(logits)
+    assert activation_logits(probs, "softmax") is logits
+    assert activation_logits(probs, "sigmoid") is None
+    assert activation_logits(ops.sigmoid(logits), "softmax") is None
+    assert activation_logits(ops.softmax(logits, axis=0), "softmax") is None
+    # A softmax over the batch axis is an ordinary table of scores: the loss is Keras's
+    # formula on it (each row rescaled to sum to one, clipped, then the log).
+    y = np.eye(3, dtype="float32")[[2, 1]]
+    p = ops.softmax(logits, axis=0)
+    rows = p.value / p.value.sum(axis=-1, keepdims=True)
+    expected = -np.sum(y * np.log(np.clip(rows, 1e-7, 1 - 1e-7)), axis=-1).mean()
+    value = losses.CategoricalCrossentropy()(y, p)
+    np.testing.assert_allclose(float(value.value), expected, rtol=1e-5)
 
 
 def test_integer_inputs_become_floatx():
