@@ -63,10 +63,21 @@ async def test_grouping_by_experiment_and_sweep_with_counts_filter_and_sort(stor
         assert _cell(table, "group:cnn", "val_loss") == "★0.3"
         assert _cell(table, "group:mlp", "status") == "✓1 …1"
         assert _cell(table, "group:mlp", "val_loss") == "★0.9"
-        # A group row is no run: enter and space do nothing to it.
+        # A group row is no run: space does nothing to it; enter folds its runs away
+        # (▶) and shows them again (▼), the cursor staying on the group's row.
         table.move_cursor(row=0)
         await pilot.pause()
         assert screen.selected_run_id() is None
+        table.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: _rows(table) == ["group:cnn", "group:mlp", str(e), str(d)])
+        assert _cell(table, "group:cnn", "id") == "▶" and table.cursor_row == 0
+        await pilot.press("space")
+        await pilot.pause()
+        assert not screen.marked and table.cursor_row == 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(_rows(table)) == 7)
+        assert _cell(table, "group:cnn", "id") == "▼" and table.cursor_row == 0
 
         # The sort applies within each group.
         screen.sort_by("val_loss", reverse=False)

@@ -59,11 +59,12 @@ STATUS_SYMBOLS = {
 GROUP_ROW = "group:"
 
 
-def group_cells(group: RunGroup) -> tuple[Any, ...]:
+def group_cells(group: RunGroup, collapsed: bool = False) -> tuple[Any, ...]:
     """A group's header row, in the order of `COLUMNS`: name, run count, statuses, best metrics.
 
     Args:
         group: the group, as `Store.group_runs` counts it.
+        collapsed: its runs are hidden (▶) rather than shown below it (▼).
     """
     counts = Text()
     for status, n in group.statuses.items():
@@ -75,7 +76,7 @@ def group_cells(group: RunGroup) -> tuple[Any, ...]:
         for k in METRIC_COLUMNS
     ]
     return (
-        Text("▼", "bold"),
+        Text("▶" if collapsed else "▼", "bold"),
         Text(group.name, "bold reverse"),
         Text(f"{group.runs} run{'s' if group.runs != 1 else ''}", "bold"),
         counts,
@@ -153,6 +154,8 @@ class DashboardScreen(Screen):
         self.records: dict[int, Any] = {}
         self.summaries: dict[int, dict[str, Any]] = {}
         self.groups: list[RunGroup] = []
+        # Group keys (as text) whose runs are folded away under their header row.
+        self.collapsed: set[str] = set()
         self.depth = page_size
         self.group_by: str | None = None
         self.last_poll: dt.datetime | None = None
@@ -308,7 +311,7 @@ class DashboardScreen(Screen):
         if message.groups is not None:
             self.groups = message.groups
         if message.full:
-            selected = self.selected_run_id()
+            selected = self._cursor_key()
             self.values, self.records, self.summaries = {}, {}, {}
             self._add_runs(message)
             self.total = message.total
@@ -318,7 +321,7 @@ class DashboardScreen(Screen):
             new = self._add_runs(message)
             self.depth = max(self.depth, self.loaded)
             if self.group_by or self.sort_column not in SORT_KEYS:
-                self._fill_table(keep=self.selected_run_id())
+                self._fill_table(keep=self._cursor_key())
             else:
                 for run in new:
                     table.add_row(*self._cells(run, self.summaries[run.id]), key=str(run.id))
@@ -330,6 +333,8 @@ class DashboardScreen(Screen):
                     self._want_full = True
                     continue
                 self._keep(run, message.summaries.get(run.id, {}))
+                if str(run.id) not in table.rows:
+                    continue  # in a folded group
                 for (key, _), cell in zip(COLUMNS, self._cells(run, self.summaries[run.id])):
                     table.update_cell(str(run.id), key, cell)
             if message.groups is not None:
@@ -367,7 +372,7 @@ class DashboardScreen(Screen):
     def _group_of(self, run: Any) -> Any:
         return run.experiment if self.group_by == "experiment" else run.sweep_id
 
-    def _fill_table(self, keep: int | None = None) -> None:
+    def _fill_table(self, keep: int | str | None = None) -> None:
         """Fill the table with the runs held (by group when grouped); cursor back on `keep`."""
         table = self.query_one("#runs", DataTable)
         table.clear()
@@ -380,7 +385,10 @@ class DashboardScreen(Screen):
             keys += [k for k in members if k not in known]
             for key in keys:
                 group = known.get(key) or RunGroup(key, str(key), len(members[key]))
-                table.add_row(*group_cells(group), key=f"{GROUP_ROW}{key}")
+                closed = str(key) in self.collapsed
+                table.add_row(*group_cells(group, closed), key=f"{GROUP_ROW}{key}")
+                if closed:
+                    continue
                 for run_id in self._sorted(members[key]):
                     run = self.records[run_id]
                     table.add_row(*self._cells(run, self.summaries[run_id]), key=str(run_id))
@@ -389,7 +397,7 @@ class DashboardScreen(Screen):
                 table.add_row(*self._cells(run, self.summaries[run_id]), key=str(run_id))
             if self.sort_column not in SORT_KEYS:
                 self._sort()
-        if keep is not None and str(keep) in table.rows:
+        if keep is not None and str(keep) in table.rows:  # a run id or a group row's key
             table.move_cursor(row=table.get_row_index(str(keep)))
         # Where a refill puts the cursor is no move of the user's: it reads no page.
         self._last_row = None
@@ -399,7 +407,8 @@ class DashboardScreen(Screen):
         for group in self.groups:
             row_key = f"{GROUP_ROW}{group.key}"
             if row_key in table.rows:
-                for (key, _), cell in zip(COLUMNS, group_cells(group)):
+                cells = group_cells(group, str(group.key) in self.collapsed)
+                for (key, _), cell in zip(COLUMNS, cells):
                     table.update_cell(row_key, key, cell)
 
     def _cells(self, run: Any, summaries: dict[str, Any]) -> tuple[Any, ...]:
@@ -448,6 +457,7 @@ class DashboardScreen(Screen):
             raise ValueError(f"cannot group runs by {by!r}; use one of {', '.join(GROUP_BY)}")
         self.group_by = by
         self.groups = []
+        self.collapsed.clear()
         self.query_one("#dash-status", Static).update(f"grouped by {by}" if by else "not grouped")
         self.request_load(full=True)
 
@@ -530,14 +540,36 @@ class DashboardScreen(Screen):
         run_id = self.selected_run_id()
         if run_id is not None:
             self.app.open_detail(run_id)  # type: ignore[attr-defined]
+            return
+        group = self.selected_group_key()
+        if group is not None:
+            # Enter on a group's row folds its runs away, or shows them again.
+            self.collapsed.symmetric_difference_update({group})
+            self._fill_table(keep=f"{GROUP_ROW}{group}")
+
+    def _cursor_key(self) -> str | None:
+        """The highlighted row's key: a run id, or `group:<key>` on a group's row."""
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def selected_group_key(self) -> str | None:
+        """The key of the highlighted group row (as text); None on a run's row."""
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return key[len(GROUP_ROW) :] if key.startswith(GROUP_ROW) else None
 
     def action_mark(self) -> None:
         table = self.query_one("#runs", DataTable)
         run_id = self.selected_run_id()
-        if run_id is not None:
-            self.marked.symmetric_difference_update({run_id})
-            mark = "*" if run_id in self.marked else ""
-            table.update_cell(str(run_id), "id", mark + str(run_id))
+        if run_id is None:
+            return  # a group's row (or nothing) is no run to mark
+        self.marked.symmetric_difference_update({run_id})
+        mark = "*" if run_id in self.marked else ""
+        table.update_cell(str(run_id), "id", mark + str(run_id))
         table.move_cursor(row=table.cursor_row + 1)
 
     def action_compare(self) -> None:

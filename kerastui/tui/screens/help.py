@@ -14,7 +14,8 @@ HELP = """\
   enter  run detail    space  mark run       c  compare marked runs
   x  cancel run        R  resume run         l  launch a run
   s  sort by next column (click a header to sort by it; again to flip)
-  G  group by experiment, then by sweep, then not (sorting applies within groups)
+  G  group by experiment, then by sweep, then not (sorting applies within groups);
+     enter on a group's row folds its runs away (▶) or shows them (▼)
      group rows: run count, runs per status (▶ running  … queued  ✓ completed
      ✗ failed  ⊘ cancelled  ! interrupted), ★ the group's best metric values
   m  load the next page of runs (so does moving down onto the last row)
