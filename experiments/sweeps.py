@@ -27,6 +27,7 @@ def launch(
     *,
     priority: int = 0,
     sweep_name: str | None = None,
+    parent_run_id: int | None = None,
 ) -> list[int]:
     """Queue a spec's run, or every trial of its sweep; return the run ids in order.
 
@@ -39,6 +40,8 @@ def launch(
         overrides: dotted-path overrides applied to every trial.
         priority: the runs' queue priority.
         sweep_name: a label for the sweep (the experiment name when None).
+        parent_run_id: the run these runs rerun (with edits), if any: every run
+            queued records it as its parent.
 
     Raises:
         SpecError: the spec or one of its trials is invalid; nothing was written.
@@ -49,7 +52,7 @@ def launch(
     """
     base = prepare_run_spec(spec, overrides)
     if base.sweep is None:
-        return [submit(base, store, priority=priority)]
+        return [submit(base, store, priority=priority, parent_run_id=parent_run_id)]
     raw = resolve(base)
     trials = sweep_trials(base.sweep)
     validated = [prepare_run_spec(raw, trial) for trial in trials]
@@ -58,7 +61,10 @@ def launch(
     sweep = store.create_sweep(
         base.experiment.name, sweep_name or base.experiment.name, base.sweep.method, config
     )
-    return [submit(trial, store, priority=priority, sweep_id=sweep.id) for trial in validated]
+    return [
+        submit(trial, store, priority=priority, sweep_id=sweep.id, parent_run_id=parent_run_id)
+        for trial in validated
+    ]
 
 
 class MedianStopping(Callback):

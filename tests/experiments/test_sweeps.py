@@ -53,6 +53,16 @@ def test_a_spec_without_sweep_queues_one_run(store: Store):
     assert len(launch(mlp_raw(), store)) == 1
 
 
+def test_a_sweep_or_run_launched_from_a_run_records_it_as_parent(store: Store):
+    (parent,) = launch(mlp_raw(), store)
+    ids = launch(grid_spec(), store, parent_run_id=parent)
+    assert len(ids) == 6
+    assert {store.get_run(i).parent_run_id for i in ids} == {parent}
+    (single,) = launch(mlp_raw(), store, parent_run_id=parent)
+    assert store.get_run(single).parent_run_id == parent
+    assert store.get_run(parent).parent_run_id is None
+
+
 def test_an_invalid_trial_queues_nothing(store: Store):
     raw = grid_spec()
     raw["sweep"]["parameters"]["fit.batch_size"] = [32, -4]

@@ -415,14 +415,15 @@ class LaunchScreen(Screen):
         app: Any = self.app
         try:
             if "sweep" in checked.raw:
-                run_ids = launch(checked.raw, app.store)
+                run_ids = launch(checked.raw, app.store, parent_run_id=parent_run_id)
             else:
                 run_ids = [submit(checked.raw, app.store, parent_run_id=parent_run_id)]
         except Exception as err:  # a trial the spec refuses, or the database: tell, keep running
             self._refuse("launched", [str(err)])
             return
         queued = ", ".join(str(i) for i in run_ids)
-        rerun = f" (a rerun of run {parent_run_id})" if parent_run_id and len(run_ids) == 1 else ""
+        reruns = "a rerun" if len(run_ids) == 1 else "reruns"
+        rerun = f" ({reruns} of run {parent_run_id})" if parent_run_id else ""
         app.call_from_thread(
             app.notify, f"queued run{'s' if len(run_ids) > 1 else ''} {queued}{rerun}"
         )
