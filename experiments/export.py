@@ -10,28 +10,18 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.utils.file_utils import atomic_write
 from experiments.store.bundles import export_bundle, import_bundle
 
 FORMATS = ("csv", "json", "md")
 
 
 def _write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(path, data)
 
 
 def _runs(store: Any, refs: Sequence[int | str]) -> list[Any]:

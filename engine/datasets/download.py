@@ -26,6 +26,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.utils.file_utils import file_mode_for
+
 ENV_DATA_DIR = "KERASTUI_DATA_DIR"
 _CHUNK = 1 << 20
 
@@ -153,6 +155,8 @@ def download(origin: str, path: Path, file_hash: str | None = None, progress: bo
                 f"{file_hash.lower()}; the transfer was corrupted or the file changed on the "
                 "server. Nothing was saved; try again."
             )
+        # mkstemp's owner-only mode would make the cache unreadable to other users.
+        os.chmod(tmp, file_mode_for(path))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

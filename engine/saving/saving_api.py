@@ -12,13 +12,13 @@ import datetime
 import io
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
 
 from engine.saving.serialization import custom_object_scope, serialize_keras_object
+from engine.utils.file_utils import atomic_write
 
 _FORMAT_VERSION = "1"
 
@@ -31,19 +31,7 @@ def _check_suffix(filepath: str, suffix: str, what: str) -> str:
 
 
 def _atomic_write(path: str, data: bytes, overwrite: bool) -> None:
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data, overwrite=overwrite)
 
 
 def _arrays_to_npz(arrays: list[np.ndarray], names: list[str]) -> bytes:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from engine.utils.file_utils import atomic_write
 
 # Lines longer than this become sections or blocks instead of inline values.
 LINE_WIDTH = 88
@@ -158,15 +159,4 @@ def write_spec_file(
     text = spec_toml(raw)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; confirm to overwrite it, or choose another name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, text)

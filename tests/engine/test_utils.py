@@ -141,3 +141,33 @@ def test_pad_sequences_errors():
         utils.pad_sequences([np.ones((2, 3)), np.ones((2, 4))])
     with pytest.raises(ValueError, match="no sequences and no maxlen"):
         utils.pad_sequences([])
+
+
+def test_atomic_write_keeps_permissions_follows_links_and_refuses_overwrite(tmp_path):
+    import os
+    import stat
+
+    from engine.utils.file_utils import atomic_write
+
+    def mode(p):
+        return stat.S_IMODE(os.stat(p).st_mode)
+
+    old_umask = os.umask(0o022)
+    try:
+        fresh = atomic_write(tmp_path / "sub" / "new.toml", "a = 1\n")
+        assert fresh.read_text() == "a = 1\n" and mode(fresh) == 0o644
+        shared = tmp_path / "shared.toml"
+        shared.write_text("old")
+        os.chmod(shared, 0o664)
+        atomic_write(shared, b"new")
+        assert shared.read_bytes() == b"new" and mode(shared) == 0o664
+        link = tmp_path / "link.toml"
+        link.symlink_to(shared)
+        atomic_write(link, "through the link")
+        assert link.is_symlink() and shared.read_text() == "through the link"
+        with pytest.raises(FileExistsError):
+            atomic_write(shared, "x", overwrite=False)
+        assert shared.read_text() == "through the link"
+        assert not [p for p in tmp_path.rglob(".*.tmp")]
+    finally:
+        os.umask(old_umask)
