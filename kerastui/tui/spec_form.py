@@ -226,7 +226,8 @@ def form_from_raw(raw: dict[str, Any]) -> SpecForm:
     ]
     return SpecForm(
         base=copy.deepcopy(raw),
-        name=_text(experiment.get("name")),
+        # Shown as it is: the name field is read back as plain text, not as a TOML value.
+        name=str(experiment.get("name") or ""),
         dataset=_text(data.get("name")),
         data=format_pairs(settings),
         layers=layers,

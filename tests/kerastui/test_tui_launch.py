@@ -420,3 +420,40 @@ async def test_leaving_with_unsaved_edits_asks_first(store: Store, tmp_path: Pat
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
     assert store.count_runs() == 0
+
+
+@pytest.mark.parametrize("name", ["2d shapes", "3layers", "true", "nan", 'a"b', "shapes_cnn"])
+def test_experiment_names_go_through_the_form_as_they_are(name: str) -> None:
+    raw = mlp_raw()
+    raw["experiment"]["name"] = name
+    form = form_from_raw(raw)
+    assert form.name == name
+    assert validate_spec(raw_from_form(form)).experiment.name == name
+
+
+@synchronous
+async def test_a_source_that_fails_to_load_launches_and_saves_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "bad.toml").write_text("experiment = [broken\n")
+    app = app_for(store, [])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_launch(pilot, app)
+        bad = str(tmp_path / "experiments" / "bad.toml")
+        await wait_for(
+            pilot,
+            lambda: bad in {str(v) for _, v in screen.query_one("#spec", Select)._options},
+        )
+        screen.query_one("#spec", Select).value = bad
+        await wait_for(pilot, lambda: "TOML syntax error" in message(screen))
+        assert screen.form is None
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: any("TOML syntax error" in m for m in notifications(app)))
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, PromptScreen)
+        # Escape leaves at once: there is no form to lose.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+    assert store.count_runs() == 0

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from experiments import clock
 from experiments.filters import FilterError, parse_filter, parse_sort
 from experiments.store import GROUP_BY, RunGroup, group_order
 from kerastui.tui.formatting import (
@@ -261,7 +262,8 @@ class DashboardScreen(Screen):
             offset: (a next page) skip this many runs.
         """
         store = self.app.store  # type: ignore[attr-defined]
-        polled_at = dt.datetime.now(dt.UTC)
+        # The store stamps changes with this clock: polls must read the same one.
+        polled_at = clock.now()
         more = not full and limit is not None
         total = 0
         groups = None

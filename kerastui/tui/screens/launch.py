@@ -192,6 +192,8 @@ class LaunchScreen(Screen):
         # The form as loaded, saved or launched last: leaving with other values asks first.
         self.kept: SpecForm | None = None
         self.current_form_at_save: SpecForm | None = None
+        # Why the chosen source could not be loaded (None once one is).
+        self.load_problem: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -302,8 +304,13 @@ class LaunchScreen(Screen):
         if message.source != self.spec_source():
             return
         if message.form is None:
+            # Nothing loaded: launching or saving must not fall back on the previous spec.
+            self.form = self.kept = None
+            self.loaded_source = None
+            self.load_problem = message.problem
             self._show(Checked(None, [message.problem]))
             return
+        self.load_problem = None
         form = self.form = message.form
         self.loaded_source = message.source
         # Until the new spec is checked, the old one's verdict does not apply.
@@ -377,6 +384,13 @@ class LaunchScreen(Screen):
 
     # Leaving -------------------------------------------------------------------------------
 
+    def _nothing_loaded(self, what: str) -> None:
+        self.app.notify(
+            self.load_problem or "choose a spec to start from first",
+            title=f"not {what}",
+            severity="error",
+        )
+
     def _keep(self, form: SpecForm | None) -> None:
         """`form` is safe (loaded, saved or launched): leaving with it asks nothing."""
         self.kept = form
@@ -398,7 +412,7 @@ class LaunchScreen(Screen):
     def action_launch(self) -> None:
         form = self.current_form()
         if form is None:
-            self.app.notify("choose a spec to start from first", severity="error")
+            self._nothing_loaded("launched")
             return
         self._launch(form, self.parent_run_id)
 
@@ -437,7 +451,7 @@ class LaunchScreen(Screen):
     def action_save(self) -> None:
         form = self.current_form()
         if form is None:
-            self.app.notify("choose a spec to start from first", severity="error")
+            self._nothing_loaded("saved")
             return
         self._check_for_save(form)
 
