@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -82,24 +83,10 @@ def _engine_recurrent(kind: str, x: np.ndarray, y: np.ndarray, batch: int) -> Ca
     return epoch
 
 
-def _torch_recurrent(kind: str, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+def _torch_trainer(model: Any, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    """One shuffled epoch of `model` with Adam and binary crossentropy, as Keras's fit runs it."""
     import torch
 
-    torch.manual_seed(0)
-
-    class Net(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embedding = torch.nn.Embedding(VOCAB, EMBED)
-            rnn = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
-            self.rnn = rnn(EMBED, UNITS, batch_first=True)
-            self.dense = torch.nn.Linear(UNITS, 1)
-
-        def forward(self, ids: torch.Tensor) -> torch.Tensor:
-            out, _ = self.rnn(self.embedding(ids))
-            return torch.sigmoid(self.dense(out[:, -1]))
-
-    model = Net()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.BCELoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)[:, None]
@@ -118,6 +105,26 @@ def _torch_recurrent(kind: str, x: np.ndarray, y: np.ndarray, batch: int) -> Cal
         return total / n
 
     return epoch
+
+
+def _torch_recurrent(kind: str, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    import torch
+
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = torch.nn.Embedding(VOCAB, EMBED)
+            rnn = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+            self.rnn = rnn(EMBED, UNITS, batch_first=True)
+            self.dense = torch.nn.Linear(UNITS, 1)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            out, _ = self.rnn(self.embedding(ids))
+            return torch.sigmoid(self.dense(out[:, -1]))
+
+    return _torch_trainer(Net(), x, y, batch)
 
 
 def lstm_case(samples: int, batch: int) -> Case:
@@ -189,25 +196,7 @@ def _torch_transformer(x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[],
             h = self.norm2(h + self.ff2(torch.relu(self.ff1(h))))
             return torch.sigmoid(self.dense(h.mean(dim=1)))
 
-    model = Net()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = torch.nn.BCELoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)[:, None]
-    n = len(xt)
-
-    def epoch() -> float:
-        perm = torch.randperm(n)
-        total = 0.0
-        for start in range(0, n, batch):
-            idx = perm[start : start + batch]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        return total / n
-
-    return epoch
+    return _torch_trainer(Net(), x, y, batch)
 
 
 def transformer_case(samples: int, batch: int) -> Case:
