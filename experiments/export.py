@@ -20,10 +20,6 @@ from experiments.store.bundles import export_bundle, import_bundle
 FORMATS = ("csv", "json", "md")
 
 
-def _write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    return atomic_write(path, data)
-
-
 def _runs(store: Any, refs: Sequence[int | str]) -> list[Any]:
     """The runs of `refs` in their order, read in batches (10,000 runs in a few queries)."""
     from experiments.store.core import chunks
@@ -122,7 +118,7 @@ def export_runs(
     """
     if not refs:
         raise ValueError("no runs to export; give one or more run ids or names")
-    return _write_atomic(path, format_runs(run_rows(store, refs), fmt).encode())
+    return atomic_write(path, format_runs(run_rows(store, refs), fmt).encode())
 
 
 def export_history(store: Any, refs: Sequence[int | str], path: str | os.PathLike[str]) -> Path:
@@ -141,7 +137,7 @@ def export_history(store: Any, refs: Sequence[int | str], path: str | os.PathLik
         for key, points in sorted(curves.get(run.id, {}).items()):
             for p in points:
                 writer.writerow([run.id, run.name, p.epoch, p.step, key, _cell(p.value)])
-    return _write_atomic(path, out.getvalue().encode())
+    return atomic_write(path, out.getvalue().encode())
 
 
 def comparison_rows(comparison: Any) -> list[dict[str, Any]]:
@@ -193,7 +189,7 @@ def export_comparison(
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return _write_atomic(path, format_comparison(compare_runs(store, refs), fmt).encode())
+    return atomic_write(path, format_comparison(compare_runs(store, refs), fmt).encode())
 
 
 def pick_checkpoint(
@@ -276,13 +272,13 @@ def export_model(
     else:
         from experiments.store.npz import arrays_to_npz
 
-        _write_atomic(target, arrays_to_npz(model.get_weights()))
+        atomic_write(target, arrays_to_npz(model.get_weights()))
     return target
 
 
 def bundle_run(store: Any, ref: int | str, path: str | os.PathLike[str]) -> Path:
     """Write one run, with everything recorded about it, to a bundle file."""
-    return _write_atomic(path, export_bundle(store, ref))
+    return atomic_write(path, export_bundle(store, ref))
 
 
 def import_run(store: Any, path: str | os.PathLike[str]) -> int:

@@ -30,10 +30,6 @@ def _check_suffix(filepath: str, suffix: str, what: str) -> str:
     return path
 
 
-def _atomic_write(path: str, data: bytes, overwrite: bool) -> None:
-    atomic_write(path, data, overwrite=overwrite)
-
-
 def _arrays_to_npz(arrays: list[np.ndarray], names: list[str]) -> bytes:
     buffer = io.BytesIO()
     payload = {f"arr_{i:05d}": np.asarray(a) for i, a in enumerate(arrays)}
@@ -113,7 +109,7 @@ def save_model(model: Any, filepath: str, overwrite: bool = True, **kwargs: Any)
                 "optimizer.npz",
                 _arrays_to_npz([v.value for v in opt_vars], [v.path for v in opt_vars]),
             )
-    _atomic_write(path, buffer.getvalue(), overwrite)
+    atomic_write(path, buffer.getvalue(), overwrite=overwrite)
 
 
 def _read_zip(path: str) -> dict[str, bytes]:
@@ -206,8 +202,10 @@ def save_weights(model: Any, filepath: str, overwrite: bool = True) -> None:
     """Save the model's weights to a `.weights.npz` file."""
     path = _check_suffix(filepath, ".weights.npz", "Weights")
     weights = model.weights
-    _atomic_write(
-        path, _arrays_to_npz([w.value for w in weights], [w.path for w in weights]), overwrite
+    atomic_write(
+        path,
+        _arrays_to_npz([w.value for w in weights], [w.path for w in weights]),
+        overwrite=overwrite,
     )
 
 
