@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -13,11 +14,13 @@ from typing import Any
 
 import pytest
 
+from experiments import worker as worker_module
 from experiments.store import open_store
 from experiments.submit import submit
 from experiments.worker import (
     blas_threads_per_slot,
     ensure_worker,
+    start_detached,
     stop_workers,
     worker_log_path,
 )
@@ -26,11 +29,14 @@ from tests.experiments.spec_helpers import mlp_raw
 REPO = Path(__file__).resolve().parents[2]
 
 
-def slow_spec(epochs: int = 3, seconds: float = 0.2, limit: int = 256) -> dict[str, Any]:
+def slow_spec(
+    epochs: int = 3, seconds: float = 0.2, limit: int = 256, **hold: Any
+) -> dict[str, Any]:
+    """A spirals MLP sleeping `seconds` per step; `hold`: `slow_mlp`'s hold_at, reached, release."""
     raw = mlp_raw()
     raw["model"] = {
         "builder": "tests.experiments.worker_models:slow_mlp",
-        "args": {"seconds": seconds},
+        "args": {"seconds": seconds, **hold},
     }
     raw["data"]["limit"] = limit
     raw["fit"]["epochs"] = epochs
@@ -107,13 +113,32 @@ def test_four_workers_execute_twenty_runs_exactly_once_losing_no_row(db_url: str
     assert len({store.get_run(i).worker_id for i in ids}) > 1
 
 
-def test_kill_minus_9_interrupts_the_run_and_resume_matches_an_uninterrupted_run(sqlite_url: str):
+# 8 training steps per epoch: the 11th is the third batch of the second epoch.
+MID_SECOND_EPOCH = 11
+
+
+def held_spec(folder: Path, **kwargs: Any) -> tuple[dict[str, Any], Path, Path]:
+    """A slow spec whose training holds mid second epoch until the release file exists.
+
+    Returns the spec, the file the held step creates, and the release file. A run
+    that holds cannot finish before the test has acted on it, however fast the
+    machine; the same spec with the release file present trains straight through.
+    """
+    reached, release = folder / "reached", folder / "release"
+    hold = {"hold_at": MID_SECOND_EPOCH, "reached": str(reached), "release": str(release)}
+    return slow_spec(**kwargs, **hold), reached, release
+
+
+def test_kill_minus_9_interrupts_the_run_and_resume_matches_an_uninterrupted_run(
+    sqlite_url: str, tmp_path: Path
+):
     store = open_store(sqlite_url)
-    run_id = submit(slow_spec(), store)
+    spec, reached, release = held_spec(tmp_path)
+    run_id = submit(spec, store)
     worker = start_worker(sqlite_url)
     try:
-        wait_for(lambda: len(epoch_history(store, run_id)) >= 1, 120, "the first epoch")
-        time.sleep(0.5)  # now in the middle of the second epoch
+        wait_for(reached.exists, 120, "the middle of the second epoch")
+        assert len(epoch_history(store, run_id)) == 1
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         run = store.get_run(run_id)
@@ -128,11 +153,12 @@ def test_kill_minus_9_interrupts_the_run_and_resume_matches_an_uninterrupted_run
     finally:
         if worker.poll() is None:
             worker.kill()
+        release.touch()
     store.requeue_run(run_id)
     second = start_worker(sqlite_url, "--idle-exit", "1")
     assert second.wait(timeout=240) == 0, second.stderr.read().decode()[-2000:]
     assert store.get_run(run_id).status == "completed"
-    reference = submit(slow_spec(), store)
+    reference = submit(spec, store)
     third = start_worker(sqlite_url, "--idle-exit", "1")
     assert third.wait(timeout=240) == 0
     resumed, expected = epoch_history(store, run_id), epoch_history(store, reference)
@@ -142,26 +168,37 @@ def test_kill_minus_9_interrupts_the_run_and_resume_matches_an_uninterrupted_run
             assert got[key] == pytest.approx(want[key], abs=1e-6), (key, got, want)
 
 
-def test_sigterm_stops_gracefully_with_a_resumable_interrupted_run(sqlite_url: str):
+def test_sigterm_stops_gracefully_with_a_resumable_interrupted_run(sqlite_url: str, tmp_path: Path):
     store = open_store(sqlite_url)
-    run_id = submit(slow_spec(epochs=20, seconds=0.05), store)
+    # Held mid second epoch (never released): the run is training when SIGTERM comes.
+    spec, reached, release = held_spec(tmp_path, epochs=20, seconds=0.05)
+    run_id = submit(spec, store)
     worker = start_worker(sqlite_url)
     try:
-        wait_for(lambda: len(epoch_history(store, run_id)) >= 1, 120, "the first epoch")
+        wait_for(reached.exists, 120, "the middle of the second epoch")
+        assert len(epoch_history(store, run_id)) == 1
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
     finally:
         if worker.poll() is None:
             worker.kill()
+        release.touch()
     run = store.get_run(run_id)
     assert run.status == "interrupted"
     assert store.list_checkpoints(run_id)
     assert not store.list_workers(alive_only=True)
 
 
-def test_ensure_worker_starts_one_detached_worker_that_exits_when_idle(sqlite_url: str):
+def test_ensure_worker_starts_one_detached_worker_that_exits_when_idle(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+):
     store = open_store(sqlite_url)
     run_id = submit(mlp_raw(), store, {"fit.epochs": "1"})
+    # start_detached returns once the worker has registered, or after `wait` seconds
+    # (15 by default) without that; a loaded machine can take longer to start Python,
+    # and the check below needs the worker registered, so wait for that as long as it takes.
+    patient = functools.partial(start_detached, wait=120)
+    monkeypatch.setattr(worker_module, "start_detached", patient)
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = worker_env()["PYTHONPATH"]
     try:
