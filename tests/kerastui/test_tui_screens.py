@@ -84,6 +84,8 @@ async def test_detail_shows_metrics_params_and_exports_tags_deletes(
         app.screen.query_one(Input).value = str(target)
         await pilot.press("enter")
         await wait_for(pilot, target.exists)
+        # The file is in place a moment before the dialog closes: keys go to the detail.
+        await wait_for(pilot, lambda: app.screen is screen)
         predictions = load_model(str(target)).predict(np.zeros((2, 2), "float32"), verbose=0)
         assert predictions.shape == (2, 1)
 
@@ -138,7 +140,8 @@ async def test_launch_form_validates_and_queues(store: Store) -> None:
         await pilot.pause(0.2)
         await pilot.press("l")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen)
-        assert screen.spec_source() == "shapes_cnn"
+        # The sources are read in a thread after the screen opens.
+        await wait_for(pilot, lambda: screen.spec_source() == "shapes_cnn")
         problems = screen.query_one("#launch-message", Static)
         await wait_for(pilot, lambda: screen.problems == [])
 
@@ -175,7 +178,8 @@ async def test_cancel_and_resume_from_the_dashboard(store: Store) -> None:
         await pilot.press("R")
         await wait_for(pilot, lambda: table_statuses(table)[queued] == "queued")
         assert store.get_run(queued).attempt == 2
-        assert started == [store.url]
+        # The resume thread starts the worker after the requeue a refresh tick may show first.
+        await wait_for(pilot, lambda: started == [store.url])
         # A completed run is not resumable: the store's message, the app keeps going.
         await pilot.press("down", "R")
         await wait_for(pilot, lambda: any("database error" in m for m in notifications(app)))
