@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
+from experiments import clock
 from experiments.store import MetricRow, Store, forget_stores, open_store
 from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.dashboard import DashboardScreen
@@ -120,7 +122,14 @@ async def test_grouping_by_experiment_and_sweep_with_counts_filter_and_sort(stor
 
 @synchronous
 async def test_paging_loads_every_run_and_live_updates_reach_later_pages(store: Store) -> None:
-    ids = [_run(store, "cnn", None, "queued") for _ in range(12)]
+    # Queued an hour ago: a refresh tick reads runs changed in the last seconds, and one
+    # it does not show makes the dashboard reload the table, resetting the cursor
+    # tracking that "down onto the last row" relies on; while the runs are that new,
+    # ticks would reload every 0.2 s, and one landing between the key press and its
+    # row highlight would swallow the page load.
+    hour_ago = clock.now() - dt.timedelta(hours=1)
+    with clock.use_clock(lambda: hour_ago):
+        ids = [_run(store, "cnn", None, "queued") for _ in range(12)]
     app = KerastuiApp(store=store, interval=0.2, page_size=5, start_worker=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
