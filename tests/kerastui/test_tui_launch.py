@@ -7,8 +7,10 @@ Pilot tests on a real temporary database and workspace; the form's model
 from __future__ import annotations
 
 import tomllib
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input, Select, Static
@@ -20,7 +22,7 @@ from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.detail import DetailScreen
 from kerastui.tui.screens.launch import LaunchScreen, file_stem
 from kerastui.tui.screens.prompt import ConfirmScreen, PromptScreen
-from kerastui.tui.spec_form import form_from_raw, parse_pairs, raw_from_form, split_items
+from kerastui.tui.spec_form import SpecForm, form_from_raw, parse_pairs, raw_from_form, split_items
 from tests.experiments.spec_helpers import mlp_raw
 from tests.kerastui.conftest import Invoke
 from tests.kerastui.tui_helpers import notifications, synchronous, wait_for
@@ -140,11 +142,38 @@ def layer_types(screen: LaunchScreen) -> list[str]:
     return [row.type for row in rows]
 
 
+# The form each validation of a launch screen checked, by generation.
+_VALIDATED: weakref.WeakKeyDictionary[LaunchScreen, dict[int, SpecForm]]
+_VALIDATED = weakref.WeakKeyDictionary()
+
+
+@pytest.fixture(autouse=True)
+def _record_validations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record the form every validation of every launch screen checks (see `settle`)."""
+    validate = LaunchScreen._validate
+
+    def recording(self: LaunchScreen, generation: int, form: SpecForm) -> Any:
+        _VALIDATED.setdefault(self, {})[generation] = form
+        return validate(self, generation, form)
+
+    monkeypatch.setattr(LaunchScreen, "_validate", recording)
+
+
 async def settle(pilot, screen: LaunchScreen) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the validation of the form as it is now has come back."""
-    await pilot.pause(0.1)
-    generation = screen.generation
-    await wait_for(pilot, lambda: screen.generation == generation and screen.last == generation)
+    """Wait until the message below the form is the validation of the form as it is now.
+
+    A field set, or a key pressed in the layer editor, reaches the screen as a
+    message a few hops later, and only then is the form validated (in a thread):
+    this waits until the last validation shown checked exactly the form's current
+    values (recorded by `_record_validations`), however long those hops take.
+    """
+    await wait_for(
+        pilot,
+        lambda: (
+            screen.last == screen.generation
+            and _VALIDATED.get(screen, {}).get(screen.last) == screen.current_form()
+        ),
+    )
 
 
 @synchronous
@@ -229,7 +258,8 @@ async def test_an_invalid_argument_shows_the_cli_message_and_nothing_happens(
         screen.query_one("#layer-args", Input).value = "units"
         await wait_for(pilot, lambda: "is not key=value" in message(screen))
         await pilot.press("ctrl+l")
-        await pilot.pause(0.5)
+        # The launch thread refuses (and has submitted nothing) before it says so.
+        await wait_for(pilot, lambda: any("is not key=value" in m for m in notifications(app)))
     assert store.count_runs() == 0 and started == []
     assert not (tmp_path / "experiments").exists()
 
@@ -451,7 +481,10 @@ async def test_a_source_that_fails_to_load_launches_and_saves_nothing(
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: any("TOML syntax error" in m for m in notifications(app)))
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        # Refused at once with the same problem: no check runs, so no prompt can follow.
+        await wait_for(
+            pilot, lambda: sum("TOML syntax error" in m for m in notifications(app)) == 2
+        )
         assert not isinstance(app.screen, PromptScreen)
         # Escape leaves at once: there is no form to lose.
         await pilot.press("escape")
