@@ -14,13 +14,14 @@ a row with every position masked is still a valid distribution.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from engine.backend.random import SeedGenerator
 from engine.backend.tensor import Tensor
-from engine.ops.batch_parallel import map_chunks, scratch
+from engine.ops.batch_parallel import map_chunks_split, scratch
 from engine.ops.core import as_array, record, unbroadcast
 
 
@@ -222,7 +223,12 @@ class _AttentionCore:
     are `e * z`, never formed, since folding `z` into the small `(..., Tq, dv)`
     arrays saves a pass over the `(..., Tq, Tv)` scores each way. Both passes
     run over chunks of the first batch axis small enough for the scores to stay
-    in cache, on the engine's thread pool (`engine.ops.batch_parallel`).
+    in cache, spread over threads (`engine.ops.batch_parallel.map_chunks_split`):
+    the per-head GEMMs are too small for BLAS to thread them itself.
+
+    A caller that produces q, k and v chunk by chunk (the fused self-attention
+    op) passes `run=False`, fills each chunk and then calls `forward(a, b)`
+    itself; `backward_chunks` likewise gives it the per-chunk backward.
     """
 
     def __init__(
@@ -235,8 +241,9 @@ class _AttentionCore:
         dropout_rate: float,
         seed_generator: SeedGenerator | None,
         out: np.ndarray | None = None,
+        run: bool = True,
     ) -> None:
-        """Run the forward pass; `out`, when given, is where the result goes (any strides)."""
+        """Set up, and with `run` compute, the forward pass; `out` is where the result goes."""
         dtype = np.result_type(q, k, v)
         bias = mask_bias(mask, dtype)
         lead = np.broadcast_shapes(
@@ -251,7 +258,12 @@ class _AttentionCore:
         self.v = np.broadcast_to(v, (*lead, *v.shape[-2:]))
         self.bias = None if bias is None else np.broadcast_to(bias, (*lead, tq, tv))
         self.sc = dtype.type(scale)
-        self.qs = self.q * self.sc
+        # The scaled queries, filled chunk by chunk; laid out like q (a transposed
+        # view stays transposed, which BLAS reads for free), C order when broadcast.
+        if 0 in self.q.strides or self.q.dtype != dtype:
+            self.qs = np.empty(self.q.shape, dtype)
+        else:
+            self.qs = np.empty_like(self.q)
         self.e = np.empty((*lead, tq, tv), dtype)
         self.z = np.empty((*lead, tq), dtype)
         self.drop = None
@@ -264,24 +276,28 @@ class _AttentionCore:
             out = np.empty((*lead, tq, v.shape[-1]), dtype)
         elif self.squeeze:
             out = out[None]
-        self._bytes_per_item = math.prod(lead[1:]) * tq * tv * dtype.itemsize
-        self._flops = 2.0 * math.prod(lead) * tq * tv * (q.shape[-1] + v.shape[-1])
-
-        def forward(a: int, b: int) -> None:
-            e = self.e[a:b]
-            sums = _unnormalised_softmax(
-                self.qs[a:b], self.k[a:b], None if self.bias is None else self.bias[a:b], e
-            )
-            z = self.z[a:b]
-            np.divide(1.0, sums, out=z)
-            ed = e
-            if self.drop is not None:
-                ed = np.multiply(e, self.drop[a:b], out=self.ed[a:b])
-            np.matmul(ed, self.v[a:b], out=out[a:b])
-            out[a:b] *= z[..., None]
-
-        map_chunks(forward, lead[0], self._bytes_per_item, self._flops)
+        self._out = out
+        self.bytes_per_item = math.prod(lead[1:]) * tq * tv * dtype.itemsize
+        self.flops = 2.0 * math.prod(lead) * tq * tv * (q.shape[-1] + v.shape[-1])
+        if run:
+            map_chunks_split(self.forward, lead[0], self.bytes_per_item, self.flops)
         self.out = out[0] if self.squeeze else out
+
+    def forward(self, a: int, b: int) -> None:
+        """The forward pass of items `a:b` of the first batch axis."""
+        qs = np.multiply(self.q[a:b], self.sc, out=self.qs[a:b])
+        e = self.e[a:b]
+        sums = _unnormalised_softmax(
+            qs, self.k[a:b], None if self.bias is None else self.bias[a:b], e
+        )
+        z = self.z[a:b]
+        np.divide(1.0, sums, out=z)
+        ed = e
+        if self.drop is not None:
+            ed = np.multiply(e, self.drop[a:b], out=self.ed[a:b])
+        out = self._out
+        np.matmul(ed, self.v[a:b], out=out[a:b])
+        out[a:b] *= z[..., None]
 
     def backward(
         self,
@@ -290,9 +306,25 @@ class _AttentionCore:
         need_k: bool,
         need_v: bool,
         need_scale: bool = False,
-        transposed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[Any, Any, Any, Any]:
-        """Gradients of q, k, v (at their broadcast shapes) and of the scale, or None.
+        """Gradients of q, k, v (at their broadcast shapes) and of the scale, or None."""
+        chunk, grads = self.backward_chunks(g, need_q, need_k, need_v, need_scale)
+        partials = map_chunks_split(chunk, len(self.e), self.bytes_per_item, 2 * self.flops)
+        gq, gk, gv = grads
+        gs = sum(partials) if need_scale else None
+        return gq, gk, gv, gs
+
+    def backward_chunks(
+        self,
+        g: np.ndarray,
+        need_q: bool,
+        need_k: bool,
+        need_v: bool,
+        need_scale: bool = False,
+        transposed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[Callable[[int, int], float], list[Any]]:
+        """The backward pass as `chunk(a, b)` (returns the chunk's part of the scale
+        gradient), and the q, k and v gradients it fills (None where not needed).
 
         With `transposed`, three arrays shaped like q, k and v with their last two
         axes swapped, the gradients are written there, each matrix transposed
@@ -348,10 +380,8 @@ class _AttentionCore:
                     np.matmul(_swap(self.qs[a:b]), dp, out=transposed[1][a:b])
             return partial
 
-        partials = map_chunks(chunk, len(g), self._bytes_per_item, 2 * self._flops)
         grads = [None if x is None else (x[0] if self.squeeze else x) for x in (gq, gk, gv)]
-        gs = sum(partials) if need_scale else None
-        return grads[0], grads[1], grads[2], gs
+        return chunk, grads
 
 
 def multi_head_self_attention(
@@ -398,19 +428,22 @@ def multi_head_self_attention(
     heads, key_dim, value_dim = kernels[0].shape[1], kernels[0].shape[2], kernels[2].shape[2]
     widths = [heads * key_dim, heads * key_dim, heads * value_dim]
     w_all = np.concatenate([w.reshape(dim, -1) for w in kernels], axis=1)
-    batch, steps = a.shape[:-2], a.shape[-2]
+    steps = a.shape[-2]
+    # An unbatched input runs as a batch of one, so that the attention's first
+    # axis is always the batch (the chunks follow it) and never the heads.
+    batch = a.shape[:-2] or (1,)
     a3 = a.reshape(-1, steps, dim)
     total = sum(widths)
     # The projections computed transposed, (n, heads * size, T) per item: every
     # head's q, k and v is then a contiguous (size, T) block, which the batched
     # attention GEMMs read as a transposed matrix for free, where the usual
     # (T, heads * size) rows would need a transposing copy of each.
-    y_t = np.matmul(w_all.T, _swap(a3))
+    y_t = np.empty((len(a3), total, steps), np.result_type(a3, w_all))
+    bias_all = None
     if any(b is not None for b in biases):
         bias_all = np.concatenate(
             [np.zeros(n, y_t.dtype) if b is None else b.reshape(-1) for b, n in zip(biases, widths)]
-        )
-        y_t += bias_all[:, None]
+        )[:, None]
     starts = np.cumsum([0, *widths])
     sizes = (key_dim, key_dim, value_dim)
 
@@ -422,18 +455,48 @@ def multi_head_self_attention(
     scale_value = 1.0 / math.sqrt(key_dim) if scale is None else float(scale)
     out = np.empty((*batch, steps, heads, value_dim), y_t.dtype)
     core = _AttentionCore(
-        q, k, v, mask, scale_value, dropout_rate, seed_generator, out=np.swapaxes(out, -2, -3)
-    )
+        q, k, v, mask, scale_value, dropout_rate, seed_generator,
+        out=np.swapaxes(out, -2, -3), run=False,
+    )  # fmt: skip
+    # The core chunks its first batch axis; each of its items is `inner` rows of a3.
+    inner = math.prod(batch[1:])
+    items = len(core.e)
+    per_item = core.bytes_per_item + inner * total * steps * y_t.dtype.itemsize
+    projection_flops = 2.0 * y_t.size * dim
+
+    # Each chunk projects its own rows and attends at once, in cache and on its own
+    # thread: the per-item projection GEMMs are as small as the attention's.
+    def forward(lo: int, hi: int) -> None:
+        rows = slice(lo * inner, hi * inner)
+        np.matmul(w_all.T, _swap(a3[rows]), out=y_t[rows])
+        if bias_all is not None:
+            y_t[rows] += bias_all
+        core.forward(lo, hi)
+
+    map_chunks_split(forward, items, per_item, core.flops + projection_flops)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         dy_t = np.empty((len(a3), total, steps), y_t.dtype)
-        core.backward(
-            np.swapaxes(g, -2, -3), True, True, True,
+        attend_back, _ = core.backward_chunks(
+            np.swapaxes(g.reshape(out.shape), -2, -3), True, True, True,
             transposed=(head_blocks(dy_t, 0), head_blocks(dy_t, 1), head_blocks(dy_t, 2)),
         )  # fmt: skip
-        grads: list[Any] = [np.matmul(_swap(dy_t), w_all.T).reshape(a.shape) if n[0] else None]
-        gw_all = np.matmul(dy_t, a3).sum(axis=0).T if any(n[1::2]) else None
-        gb_all = np.einsum("njt->j", dy_t) if any(n[2::2]) else None
+        gx = np.empty(a3.shape, y_t.dtype) if n[0] else None
+        need_w, need_b = any(n[1::2]), any(n[2::2])
+
+        def backward(lo: int, hi: int) -> tuple[Any, Any]:
+            attend_back(lo, hi)
+            rows = slice(lo * inner, hi * inner)
+            if gx is not None:
+                np.matmul(_swap(dy_t[rows]), w_all.T, out=gx[rows])
+            gw = np.matmul(dy_t[rows], a3[rows]).sum(axis=0) if need_w else None
+            gb = np.einsum("njt->j", dy_t[rows]) if need_b else None
+            return gw, gb
+
+        parts = map_chunks_split(backward, items, per_item, 2 * (core.flops + projection_flops))
+        gw_all = sum(part[0] for part in parts).T if need_w else None
+        gb_all = sum(part[1] for part in parts) if need_b else None
+        grads: list[Any] = [None if gx is None else gx.reshape(a.shape)]
         for i, (w, b) in enumerate(zip(kernels, biases)):
             lo, hi = starts[i], starts[i + 1]
             grads.append(gw_all[:, lo:hi].reshape(w.shape) if n[1 + 2 * i] else None)
@@ -441,7 +504,7 @@ def multi_head_self_attention(
         return tuple(grads)
 
     parents = (x, query_kernel, query_bias, key_kernel, key_bias, value_kernel, value_bias)
-    return record(out, parents, vjp)
+    return record(out.reshape(*a.shape[:-2], *out.shape[-3:]), parents, vjp)
 
 
 def attention_from_scores(

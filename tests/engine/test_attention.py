@@ -114,29 +114,83 @@ def test_scaled_dot_product_attention_rows_far_below_their_bound(float64):
     )
 
 
-def test_chunked_parallel_attention_equals_inline():
+@pytest.fixture
+def many_threaded_chunks(monkeypatch):
+    """Attention chunks of one item each, spread over three threads, even for small inputs."""
     from engine.ops import batch_parallel
 
+    monkeypatch.setattr(batch_parallel, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
+    saved = batch_parallel.split_threads()
+
+    def use(threads: int) -> None:
+        batch_parallel.set_split_threads(threads)
+
+    yield use
+    batch_parallel.set_split_threads(saved)
+
+
+def test_chunked_threaded_attention_equals_inline(many_threaded_chunks):
     q, k, v = data(24, 4, 40, 16), data(24, 4, 50, 16), data(24, 4, 50, 8)
     mask = padding_mask(rng.integers(1, 51, 24), 50)[:, None, None, :]
     g = data(24, 4, 40, 8)
     results = []
-    original = batch_parallel.num_workers()
-    for workers in (max(2, original), 1):
-        batch_parallel.set_num_workers(workers)
-        try:
-            tensors = [Tensor(a) for a in (q, k, v)]
-            with GradientTape() as tape:
-                tape.watch(tensors)
-                out = attn_ops.scaled_dot_product_attention(
-                    *tensors, mask=mask, dropout_rate=0.2, seed_generator=SeedGenerator(1)
-                )
-                total = ops.sum(ops.multiply(out, g))
-            results.append([out.numpy(), *tape.gradient(total, tensors)])
-        finally:
-            batch_parallel.set_num_workers(original)
-    for parallel, inline in zip(*results):
-        np.testing.assert_allclose(parallel, inline, rtol=1e-6, atol=1e-7)
+    for threads in (3, 1):
+        many_threaded_chunks(threads)
+        tensors = [Tensor(a) for a in (q, k, v)]
+        with GradientTape() as tape:
+            tape.watch(tensors)
+            out = attn_ops.scaled_dot_product_attention(
+                *tensors, mask=mask, dropout_rate=0.2, seed_generator=SeedGenerator(1)
+            )
+            total = ops.sum(ops.multiply(out, g))
+        results.append([out.numpy(), *tape.gradient(total, tensors)])
+    for threaded, inline in zip(*results):
+        np.testing.assert_allclose(threaded, inline, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
+def test_fused_self_attention_op_equals_projections_then_attention(batch, many_threaded_chunks):
+    # The fused op projects and attends chunk by chunk on threads; the reference
+    # projects the whole batch with einsum and calls the plain attention op.
+    steps, dim, heads, key_dim, value_dim = 6, 7, 3, 4, 5
+    x = data(*batch, steps, dim)
+    kernels = [data(dim, heads, size) for size in (key_dim, key_dim, value_dim)]
+    biases = [data(heads, size) for size in (key_dim, key_dim, value_dim)]
+    mask = np.broadcast_to(
+        rng.random((*batch, 1, steps, steps)) < 0.7, (*batch, heads, steps, steps)
+    )
+    g = data(*batch, steps, heads, value_dim)
+
+    def fused(xt, *weights):
+        return attn_ops.multi_head_self_attention(
+            xt, *weights, mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3)
+        )
+
+    def reference(xt, wq, bq, wk, bk, wv, bv):
+        qkv = [
+            ops.swapaxes(ops.add(ops.einsum("...td,dhk->...thk", xt, w), b), -2, -3)
+            for w, b in ((wq, bq), (wk, bk), (wv, bv))
+        ]
+        out = attn_ops.scaled_dot_product_attention(
+            *qkv, mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3)
+        )
+        return ops.swapaxes(out, -2, -3)
+
+    arrays = [x, *(a for pair in zip(kernels, biases) for a in pair)]
+    results = []
+    for fn, threads in ((fused, 3), (fused, 1), (reference, 1)):
+        many_threaded_chunks(threads)
+        tensors = [Tensor(a.copy()) for a in arrays]
+        with GradientTape() as tape:
+            tape.watch(tensors)
+            out = fn(*tensors)
+            total = ops.sum(ops.multiply(out, g))
+        results.append([out.numpy(), *tape.gradient(total, tensors)])
+    names = ["output", "x", "wq", "bq", "wk", "bk", "wv", "bv"]
+    for name, threaded, inline, ref in zip(names, *results):
+        np.testing.assert_allclose(threaded, inline, rtol=1e-6, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(threaded, ref, rtol=2e-5, atol=2e-5, err_msg=name)
 
 
 def test_attention_ops_gradients(float64):

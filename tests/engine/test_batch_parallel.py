@@ -180,3 +180,41 @@ def test_split_threads_default_follows_blas_threads(monkeypatch):
     monkeypatch.setattr(batch_parallel, "_split_threads", None)
     monkeypatch.setattr(batch_parallel, "_blas", [])
     assert batch_parallel.split_threads() == 1
+
+
+def test_map_chunks_split_runs_chunks_in_order_on_threads_with_blas_held(monkeypatch):
+    controllers = batch_parallel._blas_controllers()
+    before = [c.num_threads for c in controllers]
+    monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
+    saved = batch_parallel.split_threads()
+    try:
+        batch_parallel.set_split_threads(2)
+        seen_threads, seen_blas = set(), set()
+        covered = np.zeros(64, int)
+
+        def work(a: int, b: int) -> tuple[int, int]:
+            seen_threads.add(threading.current_thread().name)
+            seen_blas.update(c.num_threads for c in controllers)
+            covered[a:b] += 1
+            return a, b
+
+        results = batch_parallel.map_chunks_split(work, 64, bytes_per_item=1 << 20, flops=1e9)
+        assert results == batch_parallel.chunk_bounds(64, 1 << 20, 2)
+        assert covered.tolist() == [1] * 64
+        assert threading.main_thread().name in seen_threads
+        assert any(name.startswith("engine-split") for name in seen_threads)
+        if controllers:
+            assert seen_blas == {1}
+            assert [c.num_threads for c in controllers] == before
+        with pytest.raises(ZeroDivisionError):
+            batch_parallel.map_chunks_split(lambda a, b: 1 / a, 64, 1 << 20, 1e9)
+        assert [c.num_threads for c in controllers] == before
+        # Small work, and one split thread, run inline on the caller.
+        seen_threads.clear()
+        monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 4e6)
+        batch_parallel.map_chunks_split(work, 64, 1 << 20, flops=1e6)
+        batch_parallel.set_split_threads(1)
+        batch_parallel.map_chunks_split(work, 64, 1 << 20, flops=1e9)
+        assert seen_threads == {threading.main_thread().name}
+    finally:
+        batch_parallel.set_split_threads(saved)
