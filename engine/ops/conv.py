@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import as_strided
 from engine.backend.config import floatx
 from engine.backend.tensor import Tensor, recording
 from engine.ops.batch_parallel import (
+    in_parallel_scope,
     map_chunks,
     num_workers,
     scratch,
@@ -479,10 +480,12 @@ def _conv_pass(
         and k2 <= SPLIT_MAX_K
         and num_workers() == 1
         and split_threads() > 1
+        and not in_parallel_scope()
     ):
         # Few input channels (a first layer on images): the GEMMs are small next to
         # the element-wise work, which then runs split over threads between
-        # whole-batch GEMMs that keep BLAS's own threads.
+        # whole-batch GEMMs that keep BLAS's own threads. (Inside a parallel_scope
+        # BLAS has one thread: the chunks below run on the engine's threads instead.)
         windows = grid.windows
         rows_all = n_batch * windows
         cols_all = cols_store if cols_store is not None else np.empty((1, rows_all, k2), dtype)

@@ -35,6 +35,7 @@ from engine import activations
 from engine.backend.tensor import GradientTape, Tensor, record, stop_recording
 from engine.ops import nn
 from engine.ops import numpy as onp
+from engine.ops.batch_parallel import split_work
 from engine.ops.core import as_array
 
 __all__ = ["fusable_activation", "gru", "lstm", "simple_rnn"]
@@ -127,15 +128,32 @@ def _grouped_matmul(x: np.ndarray, w: np.ndarray, masks: np.ndarray | None) -> n
     `x` is `(..., batch, n)`, `masks` `(k, batch, n)` or None.
     """
     n = x.shape[-1]
-    if masks is None:
-        return (x.reshape(-1, n) @ w).reshape(*x.shape[:-1], w.shape[1])
-    k = len(masks)
+    x2 = x.reshape(-1, n)
+    out = np.empty((len(x2), w.shape[1]), dtype=np.result_type(x2, w))
+    k = 1 if masks is None else len(masks)
     width = w.shape[1] // k
-    out = np.empty((*x.shape[:-1], w.shape[1]), dtype=w.dtype)
-    for g in range(k):
-        cols = slice(g * width, (g + 1) * width) if k > 1 else slice(None)
-        out[..., cols] = ((x * masks[g]).reshape(-1, n) @ w[:, cols]).reshape(*x.shape[:-1], -1)
-    return out
+
+    # By rows (split over the engine's threads inside a parallel_scope, where BLAS
+    # has one): the sequence's input projection is the biggest GEMM of the layer.
+    def rows(r0: int, r1: int) -> None:
+        if masks is None:
+            np.matmul(x2[r0:r1], w, out=out[r0:r1])
+            return
+        for g in range(k):
+            cols = slice(g * width, (g + 1) * width)
+            xg = x2[r0:r1] * _mask_rows(masks[g], r0, r1)
+            np.matmul(xg, w[:, cols], out=out[r0:r1, cols])
+
+    split_work(rows, len(x2), 2.0 * x2.size * w.shape[1])
+    return out.reshape(*x.shape[:-1], w.shape[1])
+
+
+def _mask_rows(mask: np.ndarray, r0: int, r1: int) -> np.ndarray:
+    """Rows `r0:r1` of a `(batch, n)` mask repeated down `x`'s flattened `(..., batch)` rows."""
+    batch = len(mask)
+    if r0 // batch == (r1 - 1) // batch:
+        return mask[r0 % batch : (r1 - 1) % batch + 1]
+    return mask[np.arange(r0, r1) % batch]
 
 
 def _grouped_matmul_grads(
@@ -149,21 +167,36 @@ def _grouped_matmul_grads(
     """Gradients of `_grouped_matmul(x, w, masks)` given the output gradient `dy`."""
     n, width_all = x.shape[-1], w.shape[1]
     dy2 = dy.reshape(-1, width_all)
-    if masks is None:
-        dx = (dy2 @ w.T).reshape(x.shape) if need_x else None
-        dw = x.reshape(-1, n).T @ dy2 if need_w else None
-        return dx, dw
-    k = len(masks)
+    x2 = x.reshape(-1, n)
+    k = 1 if masks is None else len(masks)
     width = width_all // k
-    dx = np.zeros(x.shape, dtype=w.dtype) if need_x else None
-    dw = np.empty_like(w) if need_w else None
-    for g in range(k):
-        cols = slice(g * width, (g + 1) * width) if k > 1 else slice(None)
-        if dx is not None:
-            dx += (dy2[:, cols] @ w[:, cols].T).reshape(x.shape) * masks[g]
-        if dw is not None:
-            dw[:, cols] = (x * masks[g]).reshape(-1, n).T @ dy2[:, cols]
-    return dx, dw
+    dx2 = np.empty(x2.shape, dtype=np.result_type(dy2, w)) if need_x else None
+
+    # By rows like the forward pass; each part returns its share of dw.
+    def rows(r0: int, r1: int) -> np.ndarray | None:
+        if masks is None:
+            if dx2 is not None:
+                np.matmul(dy2[r0:r1], w.T, out=dx2[r0:r1])
+            return x2[r0:r1].T @ dy2[r0:r1] if need_w else None
+        dw = np.empty_like(w) if need_w else None
+        if dx2 is not None:
+            dx2[r0:r1] = 0
+        for g in range(k):
+            cols = slice(g * width, (g + 1) * width)
+            mask = _mask_rows(masks[g], r0, r1)
+            if dx2 is not None:
+                dx2[r0:r1] += (dy2[r0:r1, cols] @ w[:, cols].T) * mask
+            if dw is not None:
+                dw[:, cols] = (x2[r0:r1] * mask).T @ dy2[r0:r1, cols]
+        return dw
+
+    parts = split_work(rows, len(x2), 4.0 * x2.size * width_all)
+    dw = None
+    if need_w:
+        dw = parts[0]
+        for part in parts[1:]:
+            dw = dw + part
+    return (None if dx2 is None else dx2.reshape(x.shape)), dw
 
 
 class _Sequence:

@@ -65,24 +65,29 @@ class Adam(Optimizer):
         var = variable.value
         m = self._momentums[index].value
         v = self._velocities[index].value
-        tmp = self._scratch(var)
+        v_hat = self._velocity_hats[index].value if self.amsgrad else None
+        b1, b2, eps = 1 - self.beta_1, 1 - self.beta_2, self.epsilon
 
-        np.subtract(gradient, m, out=tmp)
-        tmp *= 1 - self.beta_1
-        m += tmp
-        np.square(gradient, out=tmp)
-        tmp -= v
-        tmp *= 1 - self.beta_2
-        v += tmp
-        if self.amsgrad:
-            v_hat = self._velocity_hats[index].value
-            np.maximum(v_hat, v, out=v_hat)
-            v = v_hat
-        denominator = np.sqrt(v, out=tmp)
-        denominator += self.epsilon
-        update = np.divide(m, denominator, out=tmp)
-        update *= alpha
-        var -= update
+        def update(var: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, tmp: np.ndarray,
+                   *v_hat: np.ndarray) -> None:  # fmt: skip
+            np.subtract(g, m, out=tmp)
+            tmp *= b1
+            m += tmp
+            np.square(g, out=tmp)
+            tmp -= v
+            tmp *= b2
+            v += tmp
+            if v_hat:
+                np.maximum(v_hat[0], v, out=v_hat[0])
+                v = v_hat[0]
+            denominator = np.sqrt(v, out=tmp)
+            denominator += eps
+            step = np.divide(m, denominator, out=tmp)
+            step *= alpha
+            var -= step
+
+        arrays = [var, m, v, np.asarray(gradient, dtype=var.dtype), self._scratch(var)]
+        self._in_blocks(update, *arrays, *([] if v_hat is None else [v_hat]), passes=11)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -20,6 +20,7 @@ import numpy as np
 from engine.backend.config import floatx
 from engine.backend.naming import to_snake_case, unique_name
 from engine.backend.tensor import Variable, unwrap
+from engine.ops.batch_parallel import map_chunks
 from engine.optimizers import clipping
 from engine.optimizers import schedules as schedules_module
 from engine.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
@@ -318,6 +319,32 @@ class Optimizer:
         if self.gradient_accumulation_steps:
             count //= self.gradient_accumulation_steps
         return count
+
+    @staticmethod
+    def _in_blocks(fn: Callable[..., None], *arrays: np.ndarray, passes: int = 10) -> None:
+        """Call `fn(*parts)` on matching blocks of same-sized arrays that it updates in place.
+
+        The blocks are cache-sized slices of the flattened arrays; inside a
+        `parallel_scope` (a `fit` step) they spread over the engine's threads,
+        which halves an element-wise update of a large variable, such as an
+        embedding table, on two cores. Arrays that are not all C-contiguous get
+        one call on the whole arrays.
+
+        Args:
+            fn: the update, written for any same-shaped slices of the arrays.
+            *arrays: the variable, its slots, the gradient and a scratch array.
+            passes: element-wise passes `fn` makes (sizes the work for threading).
+        """
+        if not all(a.flags.c_contiguous for a in arrays):
+            fn(*arrays)
+            return
+        flat = [a.reshape(-1) for a in arrays]
+        map_chunks(
+            lambda start, stop: fn(*(f[start:stop] for f in flat)),
+            flat[0].size,
+            sum(a.itemsize for a in arrays),
+            8.0 * passes * flat[0].size,
+        )
 
     def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A reusable work array shaped like `like`; `slot` tells concurrent buffers apart."""

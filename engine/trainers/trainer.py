@@ -11,6 +11,7 @@ import numpy as np
 from engine.backend import tree
 from engine.backend.tensor import GradientTape, Tensor, stop_recording
 from engine.callbacks.callback_list import CallbackList
+from engine.ops.batch_parallel import parallel_scope
 from engine.trainers.compile_utils import CompileLoss, CompileMetrics, MeanTracker
 from engine.trainers.data_adapter import DataAdapter, is_array_data, split_validation
 
@@ -297,7 +298,8 @@ class Trainer:
             logs: dict[str, Any] = {}
             for step, batch in enumerate(train.epoch()):
                 cbs.on_train_batch_begin(step)
-                logs = self.train_step(batch)
+                with parallel_scope():
+                    logs = self.train_step(batch)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -320,7 +322,8 @@ class Trainer:
         for step, batch in enumerate(adapter.epoch()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            logs = self.test_step(batch)
+            with parallel_scope():
+                logs = self.test_step(batch)
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
         logs = self._logs()
@@ -385,7 +388,8 @@ class Trainer:
         outputs: list[Any] = []
         for step, batch in enumerate(adapter.epoch()):
             cbs.on_predict_batch_begin(step)
-            out = self.predict_step(batch[0])
+            with parallel_scope():
+                out = self.predict_step(batch[0])
             outputs.append(out)
             cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
@@ -409,7 +413,8 @@ class Trainer:
         adapter = DataAdapter(
             x, y, sample_weight, batch_size=_batch_size(x), class_weight=class_weight
         )
-        logs = self.train_step(next(adapter.epoch()))
+        with parallel_scope():
+            logs = self.train_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
     def test_on_batch(
@@ -419,13 +424,15 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
         adapter = DataAdapter(x, y, sample_weight, batch_size=_batch_size(x))
-        logs = self.test_step(next(adapter.epoch()))
+        with parallel_scope():
+            logs = self.test_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Return the outputs for one batch as NumPy arrays."""
         adapter = DataAdapter(x, None, None, batch_size=_batch_size(x))
-        return self.predict_step(next(adapter.epoch())[0])
+        with parallel_scope():
+            return self.predict_step(next(adapter.epoch())[0])
 
 
 def _batch_size(x: Any) -> int:

@@ -1,0 +1,229 @@
+"""`parallel_scope`: BLAS at one thread inside training steps, work split over the engine's threads.
+
+Each split path must give the results of the unsplit one: the tests force
+splitting (every size above the threshold, three threads, tiny chunks) and
+compare against the same work outside any scope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+import pytest
+
+import engine
+from engine import layers, ops
+from engine.backend import GradientTape, Tensor
+from engine.ops import batch_parallel, linalg, rnn
+from engine.trainers import trainer as trainer_module
+
+rng = np.random.default_rng(0)
+
+
+def data(*shape: int) -> np.ndarray:
+    return rng.normal(size=shape).astype("float32")
+
+
+@pytest.fixture
+def forced_split(monkeypatch):
+    """Three engine threads, every call large enough to split, chunks of one item."""
+    monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
+    monkeypatch.setattr(batch_parallel, "CHUNK_BYTES", 1)
+    saved = batch_parallel.split_threads()
+    batch_parallel.set_split_threads(3)
+    yield
+    batch_parallel.set_split_threads(saved)
+
+
+def blas_threads() -> list[int]:
+    return [c.num_threads for c in batch_parallel._blas_controllers()]
+
+
+def test_scope_holds_blas_at_one_thread_and_restores_it(forced_split):
+    before = blas_threads()
+    assert not batch_parallel.in_parallel_scope()
+    with batch_parallel.parallel_scope():
+        assert batch_parallel.in_parallel_scope()
+        if before:
+            assert set(blas_threads()) == {1}
+        with batch_parallel.parallel_scope():  # nested: no change, no early restore
+            assert batch_parallel.in_parallel_scope()
+        assert batch_parallel.in_parallel_scope()
+        if before:
+            assert set(blas_threads()) == {1}
+    assert not batch_parallel.in_parallel_scope()
+    assert blas_threads() == before
+    with pytest.raises(RuntimeError), batch_parallel.parallel_scope():
+        raise RuntimeError("a failing step")
+    assert not batch_parallel.in_parallel_scope()
+    assert blas_threads() == before
+
+
+def test_scope_is_a_no_op_with_one_thread(forced_split):
+    batch_parallel.set_split_threads(1)
+    before = blas_threads()
+    with batch_parallel.parallel_scope():
+        assert not batch_parallel.in_parallel_scope()
+        assert blas_threads() == before
+
+
+def test_split_work_splits_only_inside_the_scope(forced_split):
+    def work(a: int, b: int) -> tuple[int, int, str]:
+        return a, b, threading.current_thread().name
+
+    outside = batch_parallel.split_work(work, 10, flops=1e12)
+    assert outside == [(0, 10, threading.current_thread().name)]
+    with batch_parallel.parallel_scope():
+        inside = batch_parallel.split_work(work, 10, flops=1e12)
+        chunks = batch_parallel.map_chunks(work, 10, bytes_per_item=1, flops=1e12)
+    assert [(a, b) for a, b, _ in inside] == [(0, 3), (3, 6), (6, 10)]
+    assert inside[0][2] == threading.current_thread().name
+    assert any(name.startswith("engine-split") for _, _, name in inside)
+    # map_chunks runs its chunks on the split threads too, in order.
+    assert [(a, b) for a, b, _ in chunks] == [(i, i + 1) for i in range(10)]
+    assert len({name for _, _, name in chunks}) >= 2
+
+
+def run_both(fn, *arrays):
+    """`fn`'s output and gradients outside any scope, then inside one."""
+    results = []
+    for scope in (contextlib.nullcontext, batch_parallel.parallel_scope):
+        tensors = [Tensor(a.copy()) for a in arrays]
+        with scope(), GradientTape() as tape:
+            tape.watch(tensors)
+            out = fn(*tensors)
+            weights = np.arange(out.size, dtype=out.dtype).reshape(out.shape) % 5 - 2
+            total = ops.sum(ops.multiply(out, weights))
+            grads = tape.gradient(total, tensors)
+        results.append([out.numpy(), *grads])
+    return results
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("shape", [(7, 5), (2, 5, 5)])
+def test_dense_split_by_rows_equals_one_call(forced_split, activation, shape):
+    x, w, b = data(*shape), data(shape[-1], 6), data(6)
+    plain, split = run_both(lambda *t: linalg.dense(*t, activation=activation), x, w, b)
+    for p, s in zip(plain, split):
+        np.testing.assert_allclose(s, p, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("with_masks", [False, True])
+@pytest.mark.parametrize("x_shape", [(5, 4, 3), (4, 3)])
+def test_grouped_matmul_split_by_rows_equals_one_call(forced_split, with_masks, x_shape):
+    # Dropout masks are (groups, batch, features) and repeat down a sequence's
+    # steps; split points fall inside a step's rows.
+    x, w = data(*x_shape), data(3, 8)
+    masks = (rng.random((4, 4, 3)) < 0.6).astype("float32") / 0.6 if with_masks else None
+    dy = data(*x_shape[:-1], 8)
+    results = []
+    for scope in (contextlib.nullcontext, batch_parallel.parallel_scope):
+        with scope():
+            out = rnn._grouped_matmul(x, w, masks)
+            dx, dw = rnn._grouped_matmul_grads(x, w, masks, dy, True, True)
+        results.append((out, dx, dw))
+    expected = np.concatenate(
+        [
+            (x * (1 if masks is None else masks[g])) @ w[:, 2 * g : 2 * g + 2]
+            for g in range(4 if with_masks else 1)
+        ],
+        axis=-1,
+    ) if with_masks else x @ w  # fmt: skip
+    np.testing.assert_allclose(results[0][0], expected, rtol=1e-5, atol=1e-6)
+    for plain, split in zip(*results):
+        np.testing.assert_allclose(split, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_in_blocks_equals_a_whole_update(forced_split, monkeypatch, amsgrad):
+    monkeypatch.setattr(batch_parallel, "CHUNK_BYTES", 7 * 20)  # blocks of a few elements
+    start = data(13, 11)
+    grads = [data(13, 11) for _ in range(3)]
+    results = []
+    for scope in (contextlib.nullcontext, batch_parallel.parallel_scope):
+        var = engine.Variable(start.copy())
+        opt = engine.optimizers.Adam(0.01, amsgrad=amsgrad)
+        for g in grads:
+            with scope():
+                opt.apply([g], [var])
+        results.append(var.numpy())
+    m = v = v_max = np.zeros_like(start, dtype="float64")
+    expected = start.astype("float64")
+    for step, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g.astype("float64") ** 2
+        v_max = np.maximum(v_max, v)
+        alpha = 0.01 * np.sqrt(1 - 0.999**step) / (1 - 0.9**step)
+        expected = expected - alpha * m / (np.sqrt(v_max if amsgrad else v) + 1e-7)
+    np.testing.assert_allclose(results[0], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6, atol=1e-7)
+
+
+def test_adam_updates_a_non_contiguous_gradient(forced_split):
+    var = engine.Variable(np.zeros((4, 6), "float32"))
+    opt = engine.optimizers.Adam(0.1)
+    with batch_parallel.parallel_scope():
+        opt.apply([np.ones((6, 4), "float32").T], [var])
+    np.testing.assert_allclose(var.numpy(), -0.1, rtol=1e-5)
+
+
+class ScopeProbe(layers.Layer):
+    """Records whether each call ran inside a parallel scope."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen: list[bool] = []
+
+    def call(self, x):
+        self.seen.append(batch_parallel.in_parallel_scope())
+        return x
+
+
+def test_fit_evaluate_predict_run_their_steps_in_the_scope(forced_split):
+    probe = ScopeProbe()
+    model = engine.Sequential([engine.Input((3,)), probe, layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    probe.seen.clear()  # the symbolic call that built the model
+    x, y = data(8, 3), data(8, 2)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, validation_data=(x, y))
+    model.evaluate(x, y, batch_size=4, verbose=0)
+    model.predict(x, batch_size=4, verbose=0)
+    model.train_on_batch(x, y)
+    model.test_on_batch(x, y)
+    model.predict_on_batch(x)
+    assert probe.seen and all(probe.seen)
+    probe.seen.clear()
+    model(x)
+    assert probe.seen == [False]
+
+
+def small_model():
+    engine.utils.set_random_seed(3)
+    inputs = engine.Input((6, 6, 2))
+    h = layers.Conv2D(4, 3, activation="relu", padding="same")(inputs)
+    h = layers.MaxPooling2D(2)(h)
+    h = layers.Reshape((9, 4))(h)
+    h = layers.LayerNormalization()(layers.Add()([h, layers.MultiHeadAttention(2, 3)(h, h)]))
+    h = layers.LSTM(5, dropout=0.2, recurrent_dropout=0.2)(h)
+    outputs = layers.Dense(3, activation="softmax")(layers.Dense(8, activation="relu")(h))
+    model = engine.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_training_in_the_scope_equals_training_without_it(forced_split, monkeypatch):
+    # Conv, pooling, attention, normalization, a recurrent layer with dropout,
+    # Dense and Adam: every split path in one model, trained both ways.
+    x = data(16, 6, 6, 2)
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 16)]
+    runs = []
+    for scope in (contextlib.nullcontext, batch_parallel.parallel_scope):
+        monkeypatch.setattr(trainer_module, "parallel_scope", scope)
+        model = small_model()
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        runs.append((history.history["loss"], [w.numpy() for w in model.weights]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
+    for split, plain in zip(runs[1][1], runs[0][1]):
+        np.testing.assert_allclose(split, plain, rtol=1e-4, atol=1e-6)
