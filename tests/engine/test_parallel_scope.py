@@ -110,6 +110,18 @@ def test_dense_split_by_rows_equals_one_call(forced_split, activation, shape):
         np.testing.assert_allclose(s, p, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("contract_dims", [1, 2])
+def test_attention_projection_split_by_rows_equals_one_call(forced_split, contract_dims):
+    from engine.ops import attention
+
+    x = data(3, 5, 4) if contract_dims == 1 else data(3, 5, 2, 4)
+    w = data(4, 2, 3) if contract_dims == 1 else data(2, 4, 6)
+    b = data(2, 3) if contract_dims == 1 else data(6)
+    plain, split = run_both(lambda *t: attention.projection(*t, contract_dims), x, w, b)
+    for p, s in zip(plain, split):
+        np.testing.assert_allclose(s, p, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("with_masks", [False, True])
 @pytest.mark.parametrize("x_shape", [(5, 4, 3), (4, 3)])
 def test_grouped_matmul_split_by_rows_equals_one_call(forced_split, with_masks, x_shape):
