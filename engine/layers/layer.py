@@ -86,6 +86,13 @@ class Layer:
         ...         return x * self.s
     """
 
+    # Whether the layer's ops split NumPy work into chunks over the engine's threads
+    # (convolutions, pooling, normalization, attention). A model with such a layer
+    # trains in `parallel_scope` (BLAS at one thread, the engine's threads doing the
+    # rest); a model of GEMMs alone (Dense, Embedding, recurrent layers) keeps
+    # BLAS's own threads, which win there (measured, see engine.ops.batch_parallel).
+    _engine_threads: bool = False
+
     def __init__(
         self,
         *,

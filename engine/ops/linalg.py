@@ -50,25 +50,26 @@ def dense(x: Any, kernel: Any, bias: Any = None, activation: str | None = None) 
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        need_b = len(n) > 2 and n[2]
-        gx2 = np.empty(a2.shape, np.result_type(g2, w)) if n[0] else None
+        if relu:
+            g2 = g2 * (out2 > 0)
+        dtype = np.result_type(g2, w)
+        gx2 = np.empty(a2.shape, dtype) if n[0] else None
+        gw = np.empty(w.shape, np.result_type(a2, g2)) if n[1] else None
+        depth = a2.shape[1]
 
-        def backward(r0: int, r1: int) -> tuple[Any, Any]:
-            gp = g2[r0:r1]
-            if relu:
-                gp = gp * (out2[r0:r1] > 0)
+        # Part i computes rows r0:r1 of the input gradient and the matching share
+        # of the kernel gradient's rows (input features), so no part sums over
+        # the batch and none needs another's result.
+        def backward(r0: int, r1: int) -> None:
             if gx2 is not None:
-                np.matmul(gp, w.T, out=gx2[r0:r1])
-            gw = a2[r0:r1].T @ gp if n[1] else None
-            # A GEMV: NumPy sums axis 0 one short row at a time.
-            gb = np.ones(len(gp), gp.dtype) @ gp if need_b else None
-            return gw, gb
+                np.matmul(g2[r0:r1], w.T, out=gx2[r0:r1])
+            if gw is not None:
+                d0, d1 = (r0 * depth // rows, r1 * depth // rows) if rows else (0, depth)
+                np.matmul(a2[:, d0:d1].T, g2, out=gw[d0:d1])
 
-        parts = split_work(backward, rows, 2 * flops)
-        gw, gb = parts[0]
-        for part_w, part_b in parts[1:]:
-            gw = None if gw is None else gw + part_w
-            gb = None if gb is None else gb + part_b
+        split_work(backward, rows, 2 * flops)
+        # A GEMV: NumPy sums axis 0 one short row at a time.
+        gb = np.ones(len(g2), g2.dtype) @ g2 if len(n) > 2 and n[2] else None
         gx = None if gx2 is None else gx2.reshape(a.shape)
         return gx, gw, gb
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -162,6 +163,21 @@ class Trainer:
             )
         return total
 
+    def _step_scope(self) -> contextlib.AbstractContextManager[None]:
+        """The context a training, test or predict step runs in.
+
+        `parallel_scope` (BLAS at one thread, the engine's threads splitting the
+        work) when a layer of the model splits NumPy work into chunks
+        (`Layer._engine_threads`: convolutions, pooling, normalization,
+        attention); otherwise nothing, since BLAS threads its own GEMMs better
+        than the engine splits them. Measured in one process against PyTorch on
+        2 cores: the CIFAR-10 CNN 0.79x -> 1.00x and the Transformer block
+        0.71x -> 1.24x with the scope; the Dense-only MLP 0.83x -> 0.75x.
+        """
+        if any(layer._engine_threads for layer in _all_layers(self)):
+            return parallel_scope()
+        return contextlib.nullcontext()
+
     def train_step(self, data: tuple[Any, Any, Any]) -> dict[str, Any]:
         """Run one optimization step on a batch and return the running logs.
 
@@ -298,7 +314,7 @@ class Trainer:
             logs: dict[str, Any] = {}
             for step, batch in enumerate(train.epoch()):
                 cbs.on_train_batch_begin(step)
-                with parallel_scope():
+                with self._step_scope():
                     logs = self.train_step(batch)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
@@ -322,7 +338,7 @@ class Trainer:
         for step, batch in enumerate(adapter.epoch()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            with parallel_scope():
+            with self._step_scope():
                 logs = self.test_step(batch)
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
@@ -388,7 +404,7 @@ class Trainer:
         outputs: list[Any] = []
         for step, batch in enumerate(adapter.epoch()):
             cbs.on_predict_batch_begin(step)
-            with parallel_scope():
+            with self._step_scope():
                 out = self.predict_step(batch[0])
             outputs.append(out)
             cbs.on_predict_batch_end(step, {"outputs": out})
@@ -413,7 +429,7 @@ class Trainer:
         adapter = DataAdapter(
             x, y, sample_weight, batch_size=_batch_size(x), class_weight=class_weight
         )
-        with parallel_scope():
+        with self._step_scope():
             logs = self.train_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
@@ -424,15 +440,28 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
         adapter = DataAdapter(x, y, sample_weight, batch_size=_batch_size(x))
-        with parallel_scope():
+        with self._step_scope():
             logs = self.test_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Return the outputs for one batch as NumPy arrays."""
         adapter = DataAdapter(x, None, None, batch_size=_batch_size(x))
-        with parallel_scope():
+        with self._step_scope():
             return self.predict_step(next(adapter.epoch())[0])
+
+
+def _all_layers(layer: Any) -> Any:
+    """The layers nested in `layer` (itself excluded), each once, depth first."""
+    seen: set[int] = set()
+    stack = list(getattr(layer, "_layers", []))
+    while stack:
+        sub = stack.pop()
+        if id(sub) in seen:
+            continue
+        seen.add(id(sub))
+        yield sub
+        stack.extend(getattr(sub, "_layers", []))
 
 
 def _batch_size(x: Any) -> int:

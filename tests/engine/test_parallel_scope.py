@@ -193,9 +193,14 @@ class ScopeProbe(layers.Layer):
         return x
 
 
-def test_fit_evaluate_predict_run_their_steps_in_the_scope(forced_split):
+@pytest.mark.parametrize("chunked", [True, False])
+def test_steps_run_in_the_scope_when_a_layer_splits_its_work(forced_split, chunked):
+    # A model with a layer whose ops chunk NumPy work (here LayerNormalization,
+    # inside a nested model) trains in the scope; a Dense-only one keeps BLAS's threads.
     probe = ScopeProbe()
-    model = engine.Sequential([engine.Input((3,)), probe, layers.Dense(2)])
+    inner_layers = [layers.LayerNormalization()] if chunked else [layers.Dense(3)]
+    inner = engine.Sequential([engine.Input((3,)), *inner_layers])
+    model = engine.Sequential([engine.Input((3,)), probe, inner, layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     probe.seen.clear()  # the symbolic call that built the model
     x, y = data(8, 3), data(8, 2)
@@ -205,7 +210,10 @@ def test_fit_evaluate_predict_run_their_steps_in_the_scope(forced_split):
     model.train_on_batch(x, y)
     model.test_on_batch(x, y)
     model.predict_on_batch(x)
-    assert probe.seen and all(probe.seen)
+    assert (
+        len(probe.seen) == 2 + 2 + 2 + 2 + 3
+    )  # fit (with validation), evaluate, predict, 3 x on_batch
+    assert set(probe.seen) == {chunked}
     probe.seen.clear()
     model(x)
     assert probe.seen == [False]

@@ -55,6 +55,8 @@ class Attention(Layer):
         ((2, 3, 4), (2, 3, 5))
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         use_scale: bool = False,

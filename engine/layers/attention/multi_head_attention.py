@@ -100,6 +100,8 @@ class MultiHeadAttention(Layer):
         [(8, 2, 4), (2, 4)]
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         num_heads: int,

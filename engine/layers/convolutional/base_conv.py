@@ -101,6 +101,8 @@ class BaseConv(Layer):
         (1, 5, 5, 8)
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         rank: int,

@@ -50,6 +50,8 @@ class BaseConvTranspose(Layer):
         (1, 10, 10, 8)
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         rank: int,

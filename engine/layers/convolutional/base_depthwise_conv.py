@@ -50,6 +50,8 @@ class BaseDepthwiseConv(Layer):
         (1, 3, 3, 6)
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         rank: int,

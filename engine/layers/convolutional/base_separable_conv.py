@@ -51,6 +51,8 @@ class BaseSeparableConv(Layer):
         (1, 3, 3, 8)
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         rank: int,

@@ -56,6 +56,8 @@ class BatchNormalization(Layer):
         array([0.02, 0.2 ], dtype=float32)
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         axis: int = -1,

@@ -39,6 +39,8 @@ class GroupNormalization(Layer):
         ((1, 2, 2, 4), (4,))
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         groups: int = 32,

@@ -39,6 +39,8 @@ class LayerNormalization(Layer):
         ((3, 4), (3, 4))
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         axis: int | list[int] | tuple[int, ...] = -1,

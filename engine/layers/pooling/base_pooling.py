@@ -27,6 +27,8 @@ class BasePooling(Layer):
         (1, 2, 3)
     """
 
+    _engine_threads = True
+
     def __init__(
         self,
         pool_size: int | Sequence[int],
