@@ -30,6 +30,7 @@ def data(*shape: int) -> np.ndarray:
 def forced_split(monkeypatch):
     """Three engine threads, every call large enough to split, chunks of one item."""
     monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
+    monkeypatch.setattr(batch_parallel, "MIN_SPLIT_FLOPS", 0)
     monkeypatch.setattr(batch_parallel, "CHUNK_BYTES", 1)
     saved = batch_parallel.split_threads()
     batch_parallel.set_split_threads(3)
@@ -69,7 +70,7 @@ def test_scope_is_a_no_op_with_one_thread(forced_split):
         assert blas_threads() == before
 
 
-def test_split_work_splits_only_inside_the_scope(forced_split):
+def test_split_work_splits_only_inside_the_scope(forced_split, monkeypatch):
     def work(a: int, b: int) -> tuple[int, int, str]:
         return a, b, threading.current_thread().name
 
@@ -84,6 +85,11 @@ def test_split_work_splits_only_inside_the_scope(forced_split):
     # map_chunks runs its chunks on the split threads too, in order.
     assert [(a, b) for a, b, _ in chunks] == [(i, i + 1) for i in range(10)]
     assert len({name for _, _, name in chunks}) >= 2
+    # Work below the threshold stays whole: a thread wake-up would cost more.
+    monkeypatch.setattr(batch_parallel, "MIN_SPLIT_FLOPS", 100)
+    with batch_parallel.parallel_scope():
+        small = batch_parallel.split_work(work, 10, flops=50)
+    assert small == [(0, 10, threading.current_thread().name)]
 
 
 def run_both(fn, *arrays):
