@@ -283,15 +283,7 @@ def map_chunks_split(
     threads, the caller taking the first share, with BLAS held at one thread
     so that a larger GEMM in a chunk does not oversubscribe the cores. The
     transformer benchmark's attention forward went from 12-17 ms to 9-10 ms.
-
-    Args:
-        fn: the work for items `start:stop`; it writes its own slice of any output.
-        batch: the number of items.
-        bytes_per_item: the scratch memory one item's work needs (sizes the chunks).
-        flops: the total work, to run small calls inline.
-
-    Returns:
-        The results of `fn`, one per chunk, in order.
+    Arguments and result as `map_chunks`.
     """
     pool, parts = (None, 1) if flops < MIN_PARALLEL_FLOPS else _split_pool_and_parts(batch)
     bounds = chunk_bounds(batch, bytes_per_item, parts)
