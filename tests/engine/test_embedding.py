@@ -71,6 +71,22 @@ def test_gradient_sums_repeated_rows(rows, float64):
     np.testing.assert_allclose(tape.gradient(total, t), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("repeats", [0, 3, 30])
+def test_gradient_of_mostly_unique_ids_copies_rows_and_sums_the_repeated(repeats):
+    # Few repeats: unique rows are copied and only the repeated ones scatter-added;
+    # many: everything is scatter-added. Both equal a plain scatter-add exactly.
+    ids = rng.permutation(500)[:40]
+    ids[:repeats] = ids[-repeats:] if repeats else ids[:0]
+    g = rng.normal(size=(40, 6)).astype("float32")
+    expected = np.zeros((500, 6), "float32")
+    np.add.at(expected, ids, g)
+    t = Tensor(rng.normal(size=(500, 6)).astype("float32"))
+    with GradientTape() as tape:
+        tape.watch(t)
+        total = ops.sum(ops.multiply(embedding_lookup(ids, t), g))
+    np.testing.assert_array_equal(tape.gradient(total, t), expected)
+
+
 def test_layer_gradient_accumulates_into_the_embeddings(float64):
     layer = layers.Embedding(5, 2)
     ids = np.array([[1, 4, 1]])
