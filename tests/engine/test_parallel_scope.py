@@ -253,3 +253,22 @@ def test_training_in_the_scope_equals_training_without_it(forced_split, monkeypa
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
     for split, plain in zip(runs[1][1], runs[0][1]):
         np.testing.assert_allclose(split, plain, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("vocabulary, threaded", [(1000, True), (10, False)])
+def test_large_updates_run_in_the_scope_whatever_the_model(forced_split, vocabulary, threaded):
+    # An embedding table of a million weights (no chunking layer in the model):
+    # its optimizer update spreads over the engine's threads; a small one does not.
+    seen: list[bool] = []
+
+    class ProbeSGD(engine.optimizers.SGD):
+        def update_step(self, gradient, variable, learning_rate):
+            seen.append(batch_parallel.in_parallel_scope())
+            super().update_step(gradient, variable, learning_rate)
+
+    model = engine.Sequential(
+        [engine.Input((3,), dtype="int64"), layers.Embedding(vocabulary, 1000), layers.Dense(1)]
+    )
+    model.compile(optimizer=ProbeSGD(0.1), loss="mse")
+    model.fit(rng.integers(0, 10, (4, 3)), data(4, 3, 1), batch_size=4, epochs=1, verbose=0)
+    assert seen and set(seen) == {threaded}
