@@ -314,9 +314,11 @@ def parallel_scope() -> Iterator[None]:
     Inside the scope `map_chunks` runs its chunks on `split_threads()` threads
     (the caller taking a share), and `split_work` splits large GEMM-bearing
     work such as Dense's by rows. `fit`, `evaluate`, `predict` and the
-    `*_on_batch` methods run each step inside it; a custom training loop can
-    too. Nested scopes, a pool thread, or `split_threads() == 1` (a worker's
-    one-thread slot) leave things as they are.
+    `*_on_batch` methods run each step inside it when the model has a layer
+    that chunks its work (`Layer._engine_threads`), and large optimizer updates
+    always; a custom training loop can use it too. Nested scopes, a pool
+    thread, or `split_threads() == 1` (a worker's one-thread slot) leave things
+    as they are.
     """
     if split_threads() <= 1 or in_parallel_scope() or getattr(_local, "worker", False):
         yield
