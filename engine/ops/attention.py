@@ -21,8 +21,9 @@ import numpy as np
 
 from engine.backend.random import SeedGenerator
 from engine.backend.tensor import Tensor
-from engine.ops.batch_parallel import map_chunks_split, scratch, split_work
+from engine.ops.batch_parallel import map_chunks_split, scratch
 from engine.ops.core import as_array, record, unbroadcast
+from engine.ops.linalg import matmul_rows, matmul_rows_grads
 
 
 def _floating(x: Any) -> np.ndarray:
@@ -691,33 +692,17 @@ def projection(x: Any, kernel: Any, bias: Any = None, contract_dims: int = 1) ->
         )
     a2 = a.reshape(-1, n_in)
     w2 = w.reshape(n_in, n_out)
-    out = np.empty((len(a2), n_out), np.result_type(a2, w2))
-    flops = 2.0 * a2.size * n_out
-
-    # By rows, over the engine's threads inside a parallel_scope (see linalg.dense).
-    def forward(r0: int, r1: int) -> None:
-        np.matmul(a2[r0:r1], w2, out=out[r0:r1])
-        if b is not None:
-            out[r0:r1] += b.reshape(n_out)
-
-    split_work(forward, len(a2), flops)
+    out = matmul_rows(a2, w2, None if b is None else b.reshape(n_out))
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         g2 = g.reshape(-1, n_out)
-        gx2 = np.empty(a2.shape, np.result_type(g2, w2)) if n[0] else None
-        need_b = len(n) > 2 and n[2]
-
-        def backward(r0: int, r1: int) -> tuple[Any, Any]:
-            if gx2 is not None:
-                np.matmul(g2[r0:r1], w2.T, out=gx2[r0:r1])
-            gw = a2[r0:r1].T @ g2[r0:r1] if n[1] else None
-            gb = g2[r0:r1].sum(axis=0) if need_b else None
-            return gw, gb
-
-        parts = split_work(backward, len(g2), 2 * flops)
-        gw = sum(p[0] for p in parts).reshape(w.shape) if n[1] else None
-        gb = sum(p[1] for p in parts).reshape(b.shape) if need_b else None
-        return (None if gx2 is None else gx2.reshape(a.shape)), gw, gb
+        gx2, gw = matmul_rows_grads(a2, w2, g2, n[0], n[1])
+        gb = g2.sum(axis=0).reshape(b.shape) if len(n) > 2 and n[2] else None
+        return (
+            None if gx2 is None else gx2.reshape(a.shape),
+            None if gw is None else gw.reshape(w.shape),
+            gb,
+        )
 
     parents = (x, kernel) if bias is None else (x, kernel, bias)
     return record(out.reshape(*lead, *out_dims), parents, vjp)

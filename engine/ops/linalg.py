@@ -11,6 +11,52 @@ from engine.ops.batch_parallel import split_work
 from engine.ops.core import as_array, record
 
 
+def matmul_rows(
+    a2: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, relu: bool = False
+) -> np.ndarray:
+    """`a2 @ w (+ bias, relu)` for a 2-D `a2`, split by rows inside a `parallel_scope`.
+
+    Each thread multiplies its rows and adds the bias and relu while they are in
+    cache; outside the scope (or for small products) it is one call, which BLAS
+    threads itself.
+    """
+    out = np.empty((len(a2), w.shape[-1]), np.result_type(a2, w))
+
+    def rows(r0: int, r1: int) -> None:
+        o = np.matmul(a2[r0:r1], w, out=out[r0:r1])
+        if bias is not None:
+            o += bias
+        if relu:
+            np.maximum(o, 0, out=o)
+
+    split_work(rows, len(a2), 2.0 * a2.size * w.shape[-1])
+    return out
+
+
+def matmul_rows_grads(
+    a2: np.ndarray, w: np.ndarray, g2: np.ndarray, need_x: bool, need_w: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Gradients `(g2 @ w.T, a2.T @ g2)` of `matmul_rows`, each only when needed.
+
+    Part i computes rows r0:r1 of the input gradient and the matching share of
+    the kernel gradient's rows (input features), so no part sums over the batch
+    and none needs another's result.
+    """
+    rows, depth = a2.shape
+    gx2 = np.empty(a2.shape, np.result_type(g2, w)) if need_x else None
+    gw = np.empty(w.shape, np.result_type(a2, g2)) if need_w else None
+
+    def part(r0: int, r1: int) -> None:
+        if gx2 is not None:
+            np.matmul(g2[r0:r1], w.T, out=gx2[r0:r1])
+        if gw is not None:
+            d0, d1 = (r0 * depth // rows, r1 * depth // rows) if rows else (0, depth)
+            np.matmul(a2[:, d0:d1].T, g2, out=gw[d0:d1])
+
+    split_work(part, rows, 4.0 * a2.size * w.shape[-1])
+    return gx2, gw
+
+
 def dense(x: Any, kernel: Any, bias: Any = None, activation: str | None = None) -> Tensor:
     """`x @ kernel + bias` over the last axis of `x`, as one op with one GEMM each way.
 
@@ -32,46 +78,17 @@ def dense(x: Any, kernel: Any, bias: Any = None, activation: str | None = None) 
     if activation not in (None, "relu"):
         raise ValueError(f"dense can fuse only activation='relu', got {activation!r}.")
     relu = activation == "relu"
-    rows, units = len(a2), w.shape[-1]
-    flops = 2.0 * a2.size * units
-    out2 = np.empty((rows, units), np.result_type(a2, w))
-
-    # By rows: inside a parallel_scope each thread multiplies its rows and adds the
-    # bias and relu while they are in cache; elsewhere it is one call.
-    def forward(r0: int, r1: int) -> None:
-        o = np.matmul(a2[r0:r1], w, out=out2[r0:r1])
-        if b is not None:
-            o += b
-        if relu:
-            np.maximum(o, 0, out=o)
-
-    split_work(forward, rows, flops)
-    out = out2 if a.ndim == 2 else out2.reshape(*lead, units)
+    out2 = matmul_rows(a2, w, b, relu)
+    out = out2 if a.ndim == 2 else out2.reshape(*lead, w.shape[-1])
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         if relu:
             g2 = g2 * (out2 > 0)
-        dtype = np.result_type(g2, w)
-        gx2 = np.empty(a2.shape, dtype) if n[0] else None
-        gw = np.empty(w.shape, np.result_type(a2, g2)) if n[1] else None
-        depth = a2.shape[1]
-
-        # Part i computes rows r0:r1 of the input gradient and the matching share
-        # of the kernel gradient's rows (input features), so no part sums over
-        # the batch and none needs another's result.
-        def backward(r0: int, r1: int) -> None:
-            if gx2 is not None:
-                np.matmul(g2[r0:r1], w.T, out=gx2[r0:r1])
-            if gw is not None:
-                d0, d1 = (r0 * depth // rows, r1 * depth // rows) if rows else (0, depth)
-                np.matmul(a2[:, d0:d1].T, g2, out=gw[d0:d1])
-
-        split_work(backward, rows, 2 * flops)
+        gx2, gw = matmul_rows_grads(a2, w, g2, n[0], n[1])
         # A GEMV: NumPy sums axis 0 one short row at a time.
         gb = np.ones(len(g2), g2.dtype) @ g2 if len(n) > 2 and n[2] else None
-        gx = None if gx2 is None else gx2.reshape(a.shape)
-        return gx, gw, gb
+        return (None if gx2 is None else gx2.reshape(a.shape)), gw, gb
 
     parents = (x, kernel) if bias is None else (x, kernel, bias)
     return record(out, parents, vjp)

@@ -37,6 +37,7 @@ from engine.ops import nn
 from engine.ops import numpy as onp
 from engine.ops.batch_parallel import split_work
 from engine.ops.core import as_array
+from engine.ops.linalg import matmul_rows, matmul_rows_grads
 
 __all__ = ["fusable_activation", "gru", "lstm", "simple_rnn"]
 
@@ -129,16 +130,15 @@ def _grouped_matmul(x: np.ndarray, w: np.ndarray, masks: np.ndarray | None) -> n
     """
     n = x.shape[-1]
     x2 = x.reshape(-1, n)
+    if masks is None:
+        # The sequence's input projection, the biggest GEMM of the layer.
+        return matmul_rows(x2, w).reshape(*x.shape[:-1], w.shape[1])
     out = np.empty((len(x2), w.shape[1]), dtype=np.result_type(x2, w))
-    k = 1 if masks is None else len(masks)
+    k = len(masks)
     width = w.shape[1] // k
 
-    # By rows (split over the engine's threads inside a parallel_scope, where BLAS
-    # has one): the sequence's input projection is the biggest GEMM of the layer.
+    # By rows, like matmul_rows (split over the engine's threads in a parallel_scope).
     def rows(r0: int, r1: int) -> None:
-        if masks is None:
-            np.matmul(x2[r0:r1], w, out=out[r0:r1])
-            return
         for g in range(k):
             cols = slice(g * width, (g + 1) * width)
             xg = x2[r0:r1] * _mask_rows(masks[g], r0, r1)
@@ -168,16 +168,15 @@ def _grouped_matmul_grads(
     n, width_all = x.shape[-1], w.shape[1]
     dy2 = dy.reshape(-1, width_all)
     x2 = x.reshape(-1, n)
-    k = 1 if masks is None else len(masks)
+    if masks is None:
+        dx2, dw = matmul_rows_grads(x2, w, dy2, need_x, need_w)
+        return (None if dx2 is None else dx2.reshape(x.shape)), dw
+    k = len(masks)
     width = width_all // k
     dx2 = np.empty(x2.shape, dtype=np.result_type(dy2, w)) if need_x else None
 
     # By rows like the forward pass; each part returns its share of dw.
     def rows(r0: int, r1: int) -> np.ndarray | None:
-        if masks is None:
-            if dx2 is not None:
-                np.matmul(dy2[r0:r1], w.T, out=dx2[r0:r1])
-            return x2[r0:r1].T @ dy2[r0:r1] if need_w else None
         dw = np.empty_like(w) if need_w else None
         if dx2 is not None:
             dx2[r0:r1] = 0
