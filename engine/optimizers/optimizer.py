@@ -9,6 +9,7 @@ allocates nothing in the hot path and float32 state stays float32.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import warnings
@@ -20,11 +21,14 @@ import numpy as np
 from engine.backend.config import floatx
 from engine.backend.naming import to_snake_case, unique_name
 from engine.backend.tensor import Variable, unwrap
-from engine.ops.batch_parallel import map_chunks
+from engine.ops.batch_parallel import map_chunks, parallel_scope
 from engine.optimizers import clipping
 from engine.optimizers import schedules as schedules_module
 from engine.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 from engine.saving.serialization import serialize_keras_object
+
+# Updates of at least this many weights run in parallel_scope (see _backend_update_step).
+_THREADED_UPDATE_SIZE = 1_000_000
 
 LearningRate = float | LearningRateSchedule | Callable[..., Any]
 
@@ -522,8 +526,16 @@ class Optimizer:
     def _backend_update_step(
         self, grads: list[np.ndarray], variables: list[Variable], learning_rate: float
     ) -> None:
-        for grad, variable in zip(grads, variables):
-            self.update_step(grad, variable, learning_rate)
+        # The update is element-wise work: when it is large (an embedding table's
+        # Adam update took 10 ms of an LSTM step on one core) it runs in a
+        # parallel_scope, so `_in_blocks` spreads it over the engine's threads,
+        # whatever the model and whoever calls `apply`. Measured: the LSTM
+        # benchmark's step 83.7 -> 77.0 ms; a 235,000-weight MLP's 4.4 -> 5.4 ms
+        # when it did so too, hence the threshold.
+        large = sum(g.size for g in grads) >= _THREADED_UPDATE_SIZE
+        with parallel_scope() if large else contextlib.nullcontext():
+            for grad, variable in zip(grads, variables):
+                self.update_step(grad, variable, learning_rate)
 
     def update_step(self, gradient: np.ndarray, variable: Variable, learning_rate: float) -> None:
         """Update one variable (and its slots) in place; every optimizer overrides it.

@@ -16,9 +16,6 @@ from engine.ops.batch_parallel import parallel_scope
 from engine.trainers.compile_utils import CompileLoss, CompileMetrics, MeanTracker
 from engine.trainers.data_adapter import DataAdapter, is_array_data, split_validation
 
-# Updates of at least this many weights run in parallel_scope (see train_step).
-_THREADED_UPDATE_SIZE = 1_000_000
-
 
 class Trainer:
     """The training API mixed into `Model`.
@@ -166,8 +163,11 @@ class Trainer:
             )
         return total
 
-    def _step_scope(self) -> contextlib.AbstractContextManager[None]:
-        """The context a training, test or predict step runs in.
+    def _step_context(self) -> Callable[[], contextlib.AbstractContextManager[None]]:
+        """What makes the context each training, test or predict step runs in.
+
+        Asked once per `fit`, `evaluate` or `predict` call, not per step: it
+        walks the model's layers.
 
         `parallel_scope` (BLAS at one thread, the engine's threads splitting the
         work) when a layer of the model splits NumPy work into chunks
@@ -178,8 +178,8 @@ class Trainer:
         0.71x -> 1.24x with the scope; the Dense-only MLP 0.83x -> 0.75x.
         """
         if any(layer._engine_threads for layer in _all_layers(self)):
-            return parallel_scope()
-        return contextlib.nullcontext()
+            return parallel_scope
+        return contextlib.nullcontext
 
     def train_step(self, data: tuple[Any, Any, Any]) -> dict[str, Any]:
         """Run one optimization step on a batch and return the running logs.
@@ -195,13 +195,7 @@ class Trainer:
         grads = tape.gradient(loss, variables)
         if self.gradient_hook is not None:
             self.gradient_hook(grads, variables)
-        # The update is element-wise work: when it is large (an embedding table's
-        # Adam update took 10 ms of an LSTM step on one core) it splits over the
-        # engine's threads whatever the model. Measured: the LSTM benchmark's step
-        # 83.7 -> 77.0 ms; a 235,000-weight MLP's 4.4 -> 5.4 ms, hence the threshold.
-        large = sum(v.value.size for v in variables) >= _THREADED_UPDATE_SIZE
-        with parallel_scope() if large else contextlib.nullcontext():
-            self.optimizer.apply(grads, variables)
+        self.optimizer.apply(grads, variables)
         return self._update_metrics(loss, y, y_pred, sample_weight)
 
     def test_step(self, data: tuple[Any, Any, Any]) -> dict[str, Any]:
@@ -316,6 +310,7 @@ class Trainer:
         # BackupAndRestore sets `_initial_epoch` in on_train_begin to resume after a crash.
         initial_epoch = self._initial_epoch or initial_epoch
         epoch_logs: dict[str, Any] = {}
+        step_context = self._step_context()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -323,7 +318,7 @@ class Trainer:
             logs: dict[str, Any] = {}
             for step, batch in enumerate(train.epoch()):
                 cbs.on_train_batch_begin(step)
-                with self._step_scope():
+                with step_context():
                     logs = self.train_step(batch)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
@@ -344,10 +339,11 @@ class Trainer:
         self.reset_metrics()
         if cbs is not None:
             cbs.on_test_begin()
+        step_context = self._step_context()
         for step, batch in enumerate(adapter.epoch()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            with self._step_scope():
+            with step_context():
                 logs = self.test_step(batch)
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
@@ -411,9 +407,10 @@ class Trainer:
         )
         cbs.on_predict_begin()
         outputs: list[Any] = []
+        step_context = self._step_context()
         for step, batch in enumerate(adapter.epoch()):
             cbs.on_predict_batch_begin(step)
-            with self._step_scope():
+            with step_context():
                 out = self.predict_step(batch[0])
             outputs.append(out)
             cbs.on_predict_batch_end(step, {"outputs": out})
@@ -438,7 +435,7 @@ class Trainer:
         adapter = DataAdapter(
             x, y, sample_weight, batch_size=_batch_size(x), class_weight=class_weight
         )
-        with self._step_scope():
+        with self._step_context()():
             logs = self.train_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
@@ -449,14 +446,14 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         self.reset_metrics()
         adapter = DataAdapter(x, y, sample_weight, batch_size=_batch_size(x))
-        with self._step_scope():
+        with self._step_context()():
             logs = self.test_step(next(adapter.epoch()))
         return logs if return_dict else _flatten_logs(logs)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Return the outputs for one batch as NumPy arrays."""
         adapter = DataAdapter(x, None, None, batch_size=_batch_size(x))
-        with self._step_scope():
+        with self._step_context()():
             return self.predict_step(next(adapter.epoch())[0])
 
 

@@ -272,3 +272,20 @@ def test_large_updates_run_in_the_scope_whatever_the_model(forced_split, vocabul
     model.compile(optimizer=ProbeSGD(0.1), loss="mse")
     model.fit(rng.integers(0, 10, (4, 3)), data(4, 3, 1), batch_size=4, epochs=1, verbose=0)
     assert seen and set(seen) == {threaded}
+
+
+def test_a_large_update_applied_by_hand_runs_in_the_scope(forced_split):
+    # The threshold lives in the optimizer, so a custom training loop gets it too.
+    seen: list[bool] = []
+
+    class ProbeSGD(engine.optimizers.SGD):
+        def update_step(self, gradient, variable, learning_rate):
+            seen.append(batch_parallel.in_parallel_scope())
+            super().update_step(gradient, variable, learning_rate)
+
+    big, small = engine.Variable(np.zeros(1_000_000, "float32")), engine.Variable(np.zeros(3))
+    opt = ProbeSGD(0.5)
+    opt.apply([np.ones(1_000_000, "float32"), np.ones(3)], [big, small])
+    opt.apply([np.ones(3)], [small])
+    assert seen == [True, True, False]
+    np.testing.assert_allclose(big.numpy()[:3], -0.5)
