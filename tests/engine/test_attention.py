@@ -12,6 +12,7 @@ from engine import layers, ops
 from engine.backend import GradientTape, Tensor
 from engine.backend.random import SeedGenerator
 from engine.ops import attention as attn_ops
+from engine.ops import batch_parallel
 from tests.engine.gradcheck import check_gradients, numeric_gradients
 from tests.engine.layer_checks import assert_config_round_trip
 
@@ -114,29 +115,13 @@ def test_scaled_dot_product_attention_rows_far_below_their_bound(float64):
     )
 
 
-@pytest.fixture
-def many_threaded_chunks(monkeypatch):
-    """Attention chunks of one item each, spread over three threads, even for small inputs."""
-    from engine.ops import batch_parallel
-
-    monkeypatch.setattr(batch_parallel, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
-    saved = batch_parallel.split_threads()
-
-    def use(threads: int) -> None:
-        batch_parallel.set_split_threads(threads)
-
-    yield use
-    batch_parallel.set_split_threads(saved)
-
-
-def test_chunked_threaded_attention_equals_inline(many_threaded_chunks):
+def test_chunked_threaded_attention_equals_inline(forced_split):
     q, k, v = data(24, 4, 40, 16), data(24, 4, 50, 16), data(24, 4, 50, 8)
     mask = padding_mask(rng.integers(1, 51, 24), 50)[:, None, None, :]
     g = data(24, 4, 40, 8)
     results = []
     for threads in (3, 1):
-        many_threaded_chunks(threads)
+        batch_parallel.set_split_threads(threads)
         tensors = [Tensor(a) for a in (q, k, v)]
         with GradientTape() as tape:
             tape.watch(tensors)
@@ -150,7 +135,7 @@ def test_chunked_threaded_attention_equals_inline(many_threaded_chunks):
 
 
 @pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
-def test_fused_self_attention_op_equals_projections_then_attention(batch, many_threaded_chunks):
+def test_fused_self_attention_op_equals_projections_then_attention(batch, forced_split):
     # The fused op projects and attends chunk by chunk on threads; the reference
     # projects the whole batch with einsum and calls the plain attention op.
     steps, dim, heads, key_dim, value_dim = 6, 7, 3, 4, 5
@@ -180,7 +165,7 @@ def test_fused_self_attention_op_equals_projections_then_attention(batch, many_t
     arrays = [x, *(a for pair in zip(kernels, biases) for a in pair)]
     results = []
     for fn, threads in ((fused, 3), (fused, 1), (reference, 1)):
-        many_threaded_chunks(threads)
+        batch_parallel.set_split_threads(threads)
         tensors = [Tensor(a.copy()) for a in arrays]
         with GradientTape() as tape:
             tape.watch(tensors)

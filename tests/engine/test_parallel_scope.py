@@ -26,18 +26,6 @@ def data(*shape: int) -> np.ndarray:
     return rng.normal(size=shape).astype("float32")
 
 
-@pytest.fixture
-def forced_split(monkeypatch):
-    """Three engine threads, every call large enough to split, chunks of one item."""
-    monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
-    monkeypatch.setattr(batch_parallel, "MIN_SPLIT_FLOPS", 0)
-    monkeypatch.setattr(batch_parallel, "CHUNK_BYTES", 1)
-    saved = batch_parallel.split_threads()
-    batch_parallel.set_split_threads(3)
-    yield
-    batch_parallel.set_split_threads(saved)
-
-
 def blas_threads() -> list[int]:
     return [c.num_threads for c in batch_parallel._blas_controllers()]
 
