@@ -239,12 +239,16 @@ def split_elementwise(fn: Callable[[int, int], None], batch: int) -> None:
         fn: the work for items `start:stop`.
         batch: the number of items.
     """
+    _split_evenly(fn, batch)
+
+
+def _split_evenly(fn: Callable[[int, int], T], batch: int) -> list[T]:
+    """`fn` over equal parts of a batch, one per split thread (the caller takes the first)."""
     pool, parts = _split_pool_and_parts(batch)
     if pool is None:
-        fn(0, batch)
-        return
+        return [fn(0, batch)]
     bounds = [(i * batch // parts, (i + 1) * batch // parts) for i in range(parts)]
-    _fan_out(pool, [lambda a=a, b=b: fn(a, b) for a, b in bounds])
+    return _fan_out(pool, [lambda a=a, b=b: fn(a, b) for a, b in bounds])
 
 
 def _fan_out(pool: ThreadPoolExecutor, calls: list[Callable[[], T]]) -> list[T]:
@@ -354,11 +358,7 @@ def split_work(fn: Callable[[int, int], T], batch: int, flops: float) -> list[T]
     """
     if not in_parallel_scope() or flops < MIN_SPLIT_FLOPS:
         return [fn(0, batch)]
-    pool, parts = _split_pool_and_parts(batch)
-    if pool is None:
-        return [fn(0, batch)]
-    bounds = [(i * batch // parts, (i + 1) * batch // parts) for i in range(parts)]
-    return _fan_out(pool, [lambda a=a, b=b: fn(a, b) for a, b in bounds])
+    return _split_evenly(fn, batch)
 
 
 def scratch(slot: str, shape: Sequence[int], dtype: Any) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -457,7 +457,7 @@ class Trainer:
             return self.predict_step(next(adapter.epoch())[0])
 
 
-def _all_layers(layer: Any) -> Any:
+def _all_layers(layer: Any) -> Iterator[Any]:
     """The layers nested in `layer` (itself excluded), each once, depth first."""
     seen: set[int] = set()
     stack = list(getattr(layer, "_layers", []))
