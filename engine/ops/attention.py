@@ -696,12 +696,12 @@ def projection(x: Any, kernel: Any, bias: Any = None, contract_dims: int = 1) ->
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         g2 = g.reshape(-1, n_out)
-        gx2, gw = matmul_rows_grads(a2, w2, g2, n[0], n[1])
-        gb = g2.sum(axis=0).reshape(b.shape) if len(n) > 2 and n[2] else None
+        need_b = len(n) > 2 and n[2]
+        gx2, gw, gb = matmul_rows_grads(a2, w2, g2, n[0], n[1], need_b)
         return (
             None if gx2 is None else gx2.reshape(a.shape),
             None if gw is None else gw.reshape(w.shape),
-            gb,
+            None if gb is None else gb.reshape(b.shape),
         )
 
     parents = (x, kernel) if bias is None else (x, kernel, bias)

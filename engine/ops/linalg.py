@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from engine.backend.tensor import Tensor
-from engine.ops.batch_parallel import split_work
+from engine.ops.batch_parallel import scratch, split_work
 from engine.ops.core import as_array, record
 
 
@@ -34,27 +34,43 @@ def matmul_rows(
 
 
 def matmul_rows_grads(
-    a2: np.ndarray, w: np.ndarray, g2: np.ndarray, need_x: bool, need_w: bool
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Gradients `(g2 @ w.T, a2.T @ g2)` of `matmul_rows`, each only when needed.
+    a2: np.ndarray,
+    w: np.ndarray,
+    g2: np.ndarray,
+    need_x: bool,
+    need_w: bool,
+    need_b: bool = False,
+    relu_out: np.ndarray | None = None,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients `(g @ w.T, a2.T @ g, g summed over rows)` of `matmul_rows`, each only when needed.
 
-    Part i computes rows r0:r1 of the input gradient and the matching share of
-    the kernel gradient's rows (input features), so no part sums over the batch
-    and none needs another's result.
+    `g` is `g2`, masked by `relu_out > 0` when the forward pass fused a relu
+    whose output `relu_out` is. Part i of a split takes rows r0:r1: it masks
+    them, writes their rows of the input gradient and returns its share of
+    the kernel and bias gradients, summed in part order at the end. So the
+    mask and the bias sums run on every thread too, not before the split on
+    one (measured on the Transformer benchmark's Dense(128, relu): the serial
+    part of its backward pass was 1.4 ms of a 55 ms step).
     """
-    rows, depth = a2.shape
     gx2 = np.empty(a2.shape, np.result_type(g2, w)) if need_x else None
-    gw = np.empty(w.shape, np.result_type(a2, g2)) if need_w else None
 
-    def part(r0: int, r1: int) -> None:
+    def part(r0: int, r1: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        g = g2[r0:r1]
+        if relu_out is not None:
+            g = np.multiply(g, relu_out[r0:r1] > 0, out=scratch("dense_grad", g.shape, g.dtype))
         if gx2 is not None:
-            np.matmul(g2[r0:r1], w.T, out=gx2[r0:r1])
-        if gw is not None:
-            d0, d1 = (r0 * depth // rows, r1 * depth // rows) if rows else (0, depth)
-            np.matmul(a2[:, d0:d1].T, g2, out=gw[d0:d1])
+            np.matmul(g, w.T, out=gx2[r0:r1])
+        gw = a2[r0:r1].T @ g if need_w else None
+        # A GEMV: NumPy sums axis 0 one short row at a time.
+        gb = np.ones(r1 - r0, g.dtype) @ g if need_b else None
+        return gw, gb
 
-    split_work(part, rows, 4.0 * a2.size * w.shape[-1])
-    return gx2, gw
+    parts = split_work(part, len(a2), 4.0 * a2.size * w.shape[-1])
+    gw, gb = parts[0]
+    for part_w, part_b in parts[1:]:
+        gw = None if gw is None else gw + part_w
+        gb = None if gb is None else gb + part_b
+    return gx2, gw, gb
 
 
 def dense(x: Any, kernel: Any, bias: Any = None, activation: str | None = None) -> Tensor:
@@ -83,11 +99,8 @@ def dense(x: Any, kernel: Any, bias: Any = None, activation: str | None = None) 
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        if relu:
-            g2 = g2 * (out2 > 0)
-        gx2, gw = matmul_rows_grads(a2, w, g2, n[0], n[1])
-        # A GEMV: NumPy sums axis 0 one short row at a time.
-        gb = np.ones(len(g2), g2.dtype) @ g2 if len(n) > 2 and n[2] else None
+        need_b = len(n) > 2 and n[2]
+        gx2, gw, gb = matmul_rows_grads(a2, w, g2, n[0], n[1], need_b, out2 if relu else None)
         return (None if gx2 is None else gx2.reshape(a.shape)), gw, gb
 
     parents = (x, kernel) if bias is None else (x, kernel, bias)

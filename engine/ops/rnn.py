@@ -169,7 +169,7 @@ def _grouped_matmul_grads(
     dy2 = dy.reshape(-1, width_all)
     x2 = x.reshape(-1, n)
     if masks is None:
-        dx2, dw = matmul_rows_grads(x2, w, dy2, need_x, need_w)
+        dx2, dw, _ = matmul_rows_grads(x2, w, dy2, need_x, need_w)
         return (None if dx2 is None else dx2.reshape(x.shape)), dw
     k = len(masks)
     width = width_all // k
