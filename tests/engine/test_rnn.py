@@ -7,6 +7,8 @@ through the tape) and against PyTorch; masks against trimming the padding.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -144,6 +146,25 @@ def test_fused_matches_step_by_step_cells_for_every_option(kind):
             a = flat_outputs(fused(x, mask=m)).numpy()
             b = flat_outputs(step(x, mask=m)).numpy()
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=f"{kind} {opts}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_saturated_gates_match_the_cell_loop_without_overflow_warnings(kind):
+    # Preactivations near +-300: the fused ops' sigmoid, 1 / (1 + exp(-x)), overflows
+    # exp to inf on purpose and must give the exact limits 0 and 1, silently.
+    x = np.concatenate([data(2, 4, 4), -data(2, 4, 4)]) * 100
+    fused = make(kind, return_sequences=True)
+    step = make(kind, step=True, return_sequences=True)
+    fused(x[:1])
+    step(x[:1])
+    step.set_weights([np.sign(w) * 3 for w in fused.get_weights()])
+    fused.set_weights(step.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = flat_outputs(fused(x)).numpy()
+    b = flat_outputs(step(x)).numpy()
+    assert np.isfinite(a).all()
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru_after", "gru_before", "simple"])
