@@ -438,7 +438,8 @@ def global_average_pool(inputs: Any, keepdims: bool = False, mask: Any = None) -
     out_shape = (n, *(1,) * (a.ndim - 2), c) if keepdims else (n, c)
     if mask is None:
         scale = 1.0 / flat.shape[1]
-        value = flat.sum(axis=1) * scale
+        # A batched GEMV: `sum(axis=1)` reduces the middle axis several times slower.
+        value = np.matmul(np.ones(flat.shape[1], flat.dtype), flat) * scale
 
         def vjp(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray]:
             gx = np.broadcast_to((g * scale).reshape(n, 1, c), flat.shape)
