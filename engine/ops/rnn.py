@@ -416,6 +416,19 @@ def _sigmoid_of_negated(a: np.ndarray) -> None:
     np.divide(1, a, out=a)
 
 
+def _activate_gates(z: np.ndarray, pre: np.ndarray | None, fast: bool, act: _Activation) -> None:
+    """Apply the gates' activation to preactivations `z` in place, keeping them in `pre` first.
+
+    With `fast` the activation is a sigmoid and `z` holds the negated preactivations.
+    """
+    if pre is not None:
+        pre[...] = z
+    if fast:
+        _sigmoid_of_negated(z)
+    else:
+        act.apply(z, z)
+
+
 def _gradients(
     seq: _Sequence,
     n: tuple[bool, ...],
@@ -837,12 +850,7 @@ def _gru_reset_after(
             _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
             zr = a[:, :s2]
             zr += rec[:, :s2]
-            if pre is not None:
-                pre[t, :, :s2] = zr
-            if fast:
-                _sigmoid_of_negated(zr)
-            else:
-                ract.apply(zr, zr)
+            _activate_gates(zr, None if pre is None else pre[t, :, :s2], fast, ract)
             if b is not None:
                 np.add(rec[:, s2:], b[1, s2:], out=hh_all[t])
             else:
@@ -934,12 +942,7 @@ def _gru_reset_before(
             _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
             zr = a[:, :s2]
             zr += rec
-            if pre is not None:
-                pre[t, :, :s2] = zr
-            if fast:
-                _sigmoid_of_negated(zr)
-            else:
-                ract.apply(zr, zr)
+            _activate_gates(zr, None if pre is None else pre[t, :, :s2], fast, ract)
             np.multiply(a[:, units:s2], h_all[t], out=rh_all[t])
             if m_h is not None:
                 rh_all[t] *= m_h
