@@ -118,6 +118,31 @@ def test_gradient_split_by_table_rows_equals_one_scatter_exactly(forced_split, r
     np.testing.assert_array_equal(grad, expected)
 
 
+def test_gradient_in_another_axis_order_is_read_in_place():
+    # A recurrent layer hands back its time-major input gradient as a transposed
+    # view: the scatter reads it in memory order, ids permuted alike, not a copy.
+    ids = rng.integers(0, 300, (8, 5))
+    time_major = rng.normal(size=(5, 8, 6)).astype("float32")
+    g = time_major.transpose(1, 0, 2)
+    expected = np.zeros((300, 6), "float32")
+    np.add.at(expected, ids.reshape(-1), np.ascontiguousarray(g).reshape(-1, 6))
+    received = []
+    original = embedding_module._accumulate_rows
+
+    def spy(ids_, grads, rows):
+        received.append(grads)
+        return original(ids_, grads, rows)
+
+    t = Tensor(rng.normal(size=(300, 6)).astype("float32"))
+    with mock.patch.object(embedding_module, "_accumulate_rows", spy):
+        with GradientTape() as tape:
+            tape.watch(t)
+            out = embedding_lookup(ids, t)
+        grad = tape.gradient(out, t, output_gradients=g)
+    assert np.shares_memory(received[0], time_major)
+    np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_layer_gradient_accumulates_into_the_embeddings(float64):
     layer = layers.Embedding(5, 2)
     ids = np.array([[1, 4, 1]])

@@ -78,7 +78,17 @@ def embedding_lookup(ids: Any, table: Any) -> Tensor:
     out = np.take(t, flat, axis=0)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[None, np.ndarray]:
-        return None, _accumulate_rows(flat, g.reshape(-1, t.shape[1]), t.shape[0])
+        ids_in_order, rows = flat, g
+        if not g.flags.c_contiguous and g.ndim == idx.ndim + 1:
+            # A gradient laid out in another axis order (a recurrent layer's
+            # time-major one, seen batch-major) is read in its memory order,
+            # with the ids permuted alike, instead of being copied into ours.
+            order = sorted(range(idx.ndim), key=lambda axis: -abs(g.strides[axis]))
+            permuted = g.transpose(*order, idx.ndim)
+            if permuted.flags.c_contiguous:
+                ids_in_order = idx.transpose(order).reshape(-1).astype(np.intp)
+                rows = permuted
+        return None, _accumulate_rows(ids_in_order, rows.reshape(-1, t.shape[1]), t.shape[0])
 
     return record(out.reshape(*idx.shape, t.shape[1]), (ids, table), vjp)
 
