@@ -21,6 +21,13 @@ from sqlalchemy.exc import ArgumentError
 
 ENV_VAR = "KERASTUI_DB"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Copy the write-ahead log back into the database (and fsync) every 10,000 pages
+# (~40 MB) instead of SQLite's 1,000: a run writes a checkpoint of its weights and
+# optimizer state every epoch (1.5 MB for the CIFAR-10 CNN), so the default
+# checkpointed the log every two or three epochs. Measured here, 30 epochs of
+# checkpoint-and-prune including the final checkpoint of the log: 24-29 ms per
+# epoch before, 19 ms after. The log file can grow to about that size.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 # Execution option naming how a SQLite transaction begins (DEFERRED or IMMEDIATE).
 SQLITE_BEGIN_OPTION = "kerastui_sqlite_begin"
 
@@ -135,6 +142,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         # Safe against corruption in WAL mode; only a power cut can lose the last commits.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -121,6 +121,7 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10_000
     assert open_store(f"sqlite:///{tmp_path / 'x.db'}") is store
     forget_stores()
 
