@@ -41,6 +41,7 @@ from engine.ops.batch_parallel import (
     split_threads,
 )
 from engine.ops.core import as_array, record
+from engine.ops.linalg import column_sums
 
 IntOrTuple = int | Sequence[int]
 
@@ -297,11 +298,6 @@ def _ungroup_kernel(gw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(gw.transpose(1, 0, 2)).reshape(shape)
 
 
-def _column_sums(a: np.ndarray) -> np.ndarray:
-    """`a.sum(axis=0)` as a GEMV: NumPy reduces axis 0 one short row at a time."""
-    return np.ones(a.shape[0], a.dtype) @ a
-
-
 def _conv_pass(
     grid: _Grid,
     w: np.ndarray,
@@ -451,7 +447,7 @@ def _conv_pass(
         n = b - a
         rows = n * grid.windows
         cols = columns(a, b) if needs_cols else None
-        src_sum = _column_sums(src[a:b].reshape(-1, cin)) if sum_src else None  # type: ignore[index]
+        src_sum = column_sums(src[a:b].reshape(-1, cin)) if sum_src else None  # type: ignore[index]
         if out is not None or epilogue is not None:
             o = (
                 out[a:b].reshape(rows, f)
@@ -474,7 +470,7 @@ def _conv_pass(
             if kernel_grad:
                 gw = np.matmul(cols.transpose(0, 2, 1), g3)  # type: ignore[union-attr]
             if sum_gy:
-                gy_sum = _column_sums(g2)
+                gy_sum = column_sums(g2)
             if adjoint is not None:
                 col2im(g3, a, b)
         return gw, gy_sum, src_sum
@@ -498,7 +494,7 @@ def _conv_pass(
         cols_all = cols_store if cols_store is not None else np.empty((1, rows_all, k2), dtype)
         if needs_cols and not cols_ready:
             split_elementwise(lambda a, b: columns(a, b, cols_all), n_batch)
-        src_sum = _column_sums(src.reshape(-1, cin)) if sum_src else None
+        src_sum = column_sums(src.reshape(-1, cin)) if sum_src else None
         if out is not None or epilogue is not None:
             o_all = out.reshape(rows_all, f) if out is not None else np.empty((rows_all, f), dtype)
             np.matmul(cols_all[0], wg[0], out=o_all)
@@ -522,7 +518,7 @@ def _conv_pass(
             if kernel_grad:
                 gw = _ungroup_kernel((cols_all[0].T @ g_all)[None], w.shape)
             if sum_gy:
-                gy_sum = _column_sums(g_all)
+                gy_sum = column_sums(g_all)
         return gw, gy_sum, src_sum
 
     parts = map_chunks(work, n_batch, per_item, flops)
