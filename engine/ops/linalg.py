@@ -71,10 +71,8 @@ def matmul_rows_grads(
         return gw, gb
 
     parts = split_work(part, len(a2), 4.0 * a2.size * w.shape[-1])
-    gw, gb = parts[0]
-    for part_w, part_b in parts[1:]:
-        gw = None if gw is None else gw + part_w
-        gb = None if gb is None else gb + part_b
+    gw = sum(p[0] for p in parts) if need_w else None
+    gb = sum(p[1] for p in parts) if need_b else None
     return gx2, gw, gb
 
 

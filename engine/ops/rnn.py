@@ -190,11 +190,7 @@ def _grouped_matmul_grads(
         return dw
 
     parts = split_work(rows, len(x2), 4.0 * x2.size * width_all)
-    dw = None
-    if need_w:
-        dw = parts[0]
-        for part in parts[1:]:
-            dw = dw + part
+    dw = sum(parts) if need_w else None
     return (None if dx2 is None else dx2.reshape(x.shape)), dw
 
 
