@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input
 
-from engine.callbacks import Callback
 from experiments.runner import execute_run
 from experiments.store import Store, forget_stores, open_store
 from experiments.submit import submit
@@ -17,7 +16,13 @@ from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.dashboard import DashboardScreen
 from kerastui.tui.widgets import LivePanel
 from tests.experiments.spec_helpers import mlp_raw
-from tests.kerastui.tui_helpers import notifications, synchronous, table_statuses, wait_for
+from tests.kerastui.tui_helpers import (
+    HoldAtEpoch,
+    notifications,
+    synchronous,
+    table_statuses,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -50,26 +55,6 @@ async def test_table_shows_runs_newest_first_with_statuses(store: Store) -> None
         )
 
 
-class _HoldAtEpoch(Callback):
-    """Holds training at the start of one epoch until the test releases it.
-
-    A 6-epoch run on 512 samples can finish between two refresh ticks on a fast
-    machine; holding it makes "the dashboard saw it running with a partial
-    curve" a deterministic observation instead of a race.
-    """
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-        self.reached = threading.Event()
-        self.release = threading.Event()
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch == self.epoch:
-            self.reached.set()
-            self.release.wait(timeout=60)
-
-
 @synchronous
 async def test_status_changes_appear_on_refresh_ticks_and_curve_grows(store: Store) -> None:
     run_id = submit(mlp_raw(), store, {"fit.epochs": "6", "data.limit": "512"})
@@ -79,7 +64,7 @@ async def test_status_changes_appear_on_refresh_ticks_and_curve_grows(store: Sto
         await wait_for(pilot, lambda: table_statuses(table).get(run_id) == "queued")
         panel = app.screen.query_one(LivePanel)
         assert panel.run_id == run_id
-        hold = _HoldAtEpoch(3)
+        hold = HoldAtEpoch(3)
         thread = threading.Thread(
             target=execute_run, args=(run_id, store), kwargs={"callbacks": [hold]}
         )

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 
+from engine.callbacks import Callback
 from engine.models import load_model
+from experiments.runner import execute_run
 from experiments.store import Store
 from experiments.submit import submit
 from kerastui.tui import KerastuiApp
 from kerastui.tui.screens.compare import CompareScreen
 from kerastui.tui.screens.detail import DetailScreen
 from kerastui.tui.screens.launch import LaunchScreen
-from kerastui.tui.widgets import LineChart
+from kerastui.tui.widgets import LineChart, LivePanel
 from tests.experiments.spec_helpers import mlp_raw
 from tests.kerastui.tui_helpers import (
+    HoldAtEpoch,
     notifications,
     store_from,
     synchronous,
@@ -207,3 +212,152 @@ async def test_launching_a_sweep_spec_queues_every_trial(store: Store) -> None:
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: store.count_runs() > 3, timeout=30)
         assert len(store.list_sweeps()) == 1
+
+
+@synchronous
+async def test_detail_of_a_training_run_reads_only_new_rows_and_charts_layer_norms(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = submit(mlp_raw(), store, {"fit.epochs": "4"})
+    # How many epoch metric rows and log lines each read of the detail screen returned.
+    returned: dict[str, list[int]] = {"metrics": [], "logs": []}
+    metrics_since, logs = store.metrics_since, store.logs
+
+    def counted_metrics(run: int, after_id: int = 0, **kwargs: Any) -> list[Any]:
+        rows = metrics_since(run, after_id, **kwargs)
+        if kwargs.get("kind") == "epoch":  # the dashboard's live panel reads every kind
+            returned["metrics"].append(len(rows))
+        return rows
+
+    def counted_logs(run: int, **kwargs: Any) -> list[Any]:
+        rows = logs(run, **kwargs)
+        returned["logs"].append(len(rows))
+        return rows
+
+    monkeypatch.setattr(store, "metrics_since", counted_metrics)
+    monkeypatch.setattr(store, "logs", counted_logs)
+    app = app_for(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table_statuses(table).get(run_id) == "queued")
+        app.open_detail(run_id)
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen)
+        await wait_for(pilot, lambda: screen.run is not None)
+        grads = screen.query_one("#detail-grad-norms", LineChart)
+        hold = HoldAtEpoch(2)
+        thread = threading.Thread(
+            target=execute_run, args=(run_id, store), kwargs={"callbacks": [hold]}
+        )
+        thread.start()
+        try:
+            # Held after two epochs: the screen polled its way to two points per curve.
+            await wait_for(pilot, hold.reached.is_set, timeout=60)
+            await wait_for(
+                pilot,
+                lambda: (
+                    screen.run.status == "running"
+                    and len(screen.curve("loss")) == 2
+                    and grads.series
+                    and len(grads.series[0].values) == 2
+                ),
+                timeout=30,
+            )
+        finally:
+            hold.release.set()
+        await wait_for(
+            pilot,
+            lambda: screen.run.status == "completed" and len(screen.curve("val_loss")) == 4,
+            timeout=60,
+        )
+        thread.join()
+        await wait_for(pilot, lambda: len(grads.series[0].values) == 4)
+        history = store.metric_history(run_id)
+        assert screen.curve("loss") == [p.value for p in history["loss"]]
+        # The layer norms as charts: one curve per layer, one point per epoch.
+        stats = store.layer_stats(run_id)
+        layers = list(dict.fromkeys(s.layer for s in stats))
+        assert [s.label for s in grads.series] == layers and grads.log_scale
+        for series in grads.series:
+            assert series.values == [s.grad_norm for s in stats if s.layer == series.label]
+        weights = screen.query_one("#detail-weight-norms", LineChart)
+        assert [s.values for s in weights.series] == [
+            [s.weight_norm for s in stats if s.layer == layer] for layer in layers
+        ]
+        await wait_for(pilot, lambda: "epoch 4/4" in str(screen.query_one("#detail-logs").render()))
+    # Polls read only what was new: every row and line came exactly once, over several reads.
+    assert sum(returned["metrics"]) == len(metrics_since(run_id, kind="epoch"))
+    assert sum(returned["logs"]) == len(logs(run_id))
+    assert len([n for n in returned["metrics"] if n]) >= 2
+
+
+class _Explode(Callback):
+    """Fails the run at the end of its first epoch, as a bug in training would."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        raise RuntimeError("exploded on purpose")
+
+
+@synchronous
+async def test_a_failed_run_shows_why(store: Store) -> None:
+    run_id = submit(mlp_raw(), store, {"fit.epochs": "2"})
+    assert execute_run(run_id, store, callbacks=[_Explode()]).status == "failed"
+    app = app_for(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table_statuses(table).get(run_id) == "failed")
+        status = table.get_row(str(run_id))[3]
+        assert isinstance(status, Text) and "red" in str(status.style)
+        await pilot.press("enter")  # the newest run is highlighted
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen)
+        assert screen.run_id == run_id
+        await wait_for(pilot, lambda: screen.run is not None)
+        error = str(screen.query_one("#detail-error", Static).render())
+        assert "RuntimeError: exploded on purpose" in error
+        assert "Traceback" in error and "on_epoch_end" in error
+        assert app.is_running
+
+
+@synchronous
+async def test_a_run_launched_from_the_form_is_watched_until_it_completes(store: Store) -> None:
+    started: list[str] = []
+    app = app_for(store, started)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("l")
+        form = await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen)
+        await wait_for(pilot, lambda: form.spec_source() == "shapes_cnn" and form.problems == [])
+        form.query_one("#epochs", Input).value = "3"
+        form.query_one("#data", Input).value = "scale=true, one_hot=true, limit=64"
+        await wait_for(pilot, lambda: form.problems == [] and form.current_form() != form.kept)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: store.count_runs() == 3 and started == [store.url])
+        run_id = store.list_runs(limit=1)[0].id
+        # Launched: leaving the form asks nothing.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+        table = app.screen.query_one("#runs", DataTable)
+        await wait_for(pilot, lambda: table_statuses(table).get(run_id) == "queued")
+        table.move_cursor(row=table.get_row_index(str(run_id)))
+        panel = app.screen.query_one(LivePanel)
+        await wait_for(pilot, lambda: panel.run_id == run_id)
+        # The test plays the worker that the launch asked for.
+        hold = HoldAtEpoch(1)
+        thread = threading.Thread(
+            target=execute_run, args=(run_id, store), kwargs={"callbacks": [hold]}
+        )
+        thread.start()
+        try:
+            await wait_for(pilot, hold.reached.is_set, timeout=60)
+            await wait_for(
+                pilot,
+                lambda: (
+                    table_statuses(table)[run_id] == "running" and len(panel.curve("loss")) == 1
+                ),
+                timeout=30,
+            )
+        finally:
+            hold.release.set()
+        await wait_for(pilot, lambda: table_statuses(table)[run_id] == "completed", timeout=60)
+        thread.join()
+        await wait_for(pilot, lambda: len(panel.curve("loss")) == 3)
+        assert table.get_row(str(run_id))[4] == "3/3"

@@ -31,6 +31,20 @@ def test_chart_skips_gaps_and_says_when_there_is_no_data() -> None:
     assert "no data yet" in render_chart([Series("loss", [])], 30, 5).plain
 
 
+def test_a_log_scale_chart_spreads_orders_of_magnitude_evenly() -> None:
+    # Gradient norms from 1 down to 1e-4: on a log axis 1e-2 sits halfway.
+    norms = [Series("dense", [1.0, 1e-2, 1e-4])]
+    lines = render_chart(norms, 20, 6, log=True).plain.splitlines()
+    assert lines[0].startswith("1 ") and lines[0].count("●") == 1
+    assert lines[2].count("●") == 1  # the middle row of five
+    assert lines[4].startswith("0.0001") and lines[4].rstrip().endswith("●")
+    assert lines[-1].startswith("● dense 0.0001")
+    # On a linear axis 1e-2 would sit on the bottom row beside 1e-4.
+    assert render_chart(norms, 20, 6).plain.splitlines()[4].count("●") == 2
+    # Zero norms cannot go on a log axis: the chart says so instead of plotting nothing.
+    assert "no value above 0" in render_chart([Series("dead", [0.0, 0.0])], 20, 6, log=True).plain
+
+
 def test_progress_and_duration_cells() -> None:
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     run = RunRecord(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from engine.callbacks import Callback
 from experiments.runner import execute_run
 from experiments.store import Store, forget_stores, open_store
 from experiments.submit import submit
@@ -31,6 +33,26 @@ async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 
             return result
         await pilot.pause(0.05)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+class HoldAtEpoch(Callback):
+    """Holds training at the start of one epoch (0-based) until the test releases it.
+
+    A short run can finish between two refresh ticks on a fast machine; holding
+    it makes "the screen saw it running with a partial curve" a deterministic
+    observation instead of a race.
+    """
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.epoch:
+            self.reached.set()
+            self.release.wait(timeout=60)
 
 
 def table_statuses(table: DataTable) -> dict[int, str]:

@@ -30,7 +30,14 @@ def _finite(values: list[float | None]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def render_chart(series: list[Series], width: int, height: int, title: str = "") -> Text:
+def _log10(values: list[float | None]) -> list[float | None]:
+    """Values on a log scale; zero, negative and missing values are gaps."""
+    return [math.log10(v) if v is not None and math.isfinite(v) and v > 0 else None for v in values]
+
+
+def render_chart(
+    series: list[Series], width: int, height: int, title: str = "", log: bool = False
+) -> Text:
     """Draw `series` in a `width` x `height` grid of characters, with y labels and a legend.
 
     Args:
@@ -38,6 +45,8 @@ def render_chart(series: list[Series], width: int, height: int, title: str = "")
         width: columns available.
         height: rows available (one is the legend, one the title when given).
         title: a heading line.
+        log: a logarithmic y axis (values spanning orders of magnitude, such as
+            gradient norms); the labels and the legend still show the values.
 
     Example:
         >>> render_chart([Series("loss", [3.0, 2.0, 1.0])], 20, 5).plain.splitlines()[0]
@@ -47,14 +56,18 @@ def render_chart(series: list[Series], width: int, height: int, title: str = "")
     if title:
         lines.append(Text(title[:width], style="bold"))
     rows = height - len(lines) - 1
-    values = [v for s in series for v in _finite(s.values)]
+    plotted = [_log10(s.values) if log else s.values for s in series]
+    values = [v for curve in plotted for v in _finite(curve)]
     if rows < 2 or width < 12 or not values:
-        lines.append(Text("no data yet" if not values else "", style="dim"))
+        note = "" if values else "no data yet"
+        if not values and log and any(_finite(s.values) for s in series):
+            note = "no value above 0 to draw on a log scale"
+        lines.append(Text(note, style="dim"))
         return Text("\n").join(lines)
     low, high = min(values), max(values)
     if high == low:
         low, high = low - 0.5, high + 0.5
-    labels = [f"{high:.3g}", f"{low:.3g}"]
+    labels = [f"{10**high if log else high:.3g}", f"{10**low if log else low:.3g}"]
     margin = max(len(label) for label in labels) + 1
     plot_width = width - margin
     grid: list[list[tuple[str, str]]] = [[(" ", "")] * plot_width for _ in range(rows)]
@@ -62,10 +75,10 @@ def render_chart(series: list[Series], width: int, height: int, title: str = "")
     def row_of(value: float) -> int:
         return round((high - value) / (high - low) * (rows - 1))
 
-    for index, curve in enumerate(series):
+    for index, (curve, curve_values) in enumerate(zip(series, plotted, strict=True)):
         color = curve.color or PALETTE[index % len(PALETTE)]
-        points = [(i, v) for i, v in enumerate(curve.values) if v is not None and math.isfinite(v)]
-        count = len(curve.values)
+        points = [(i, v) for i, v in enumerate(curve_values) if v is not None and math.isfinite(v)]
+        count = len(curve_values)
         if not points:
             continue
         span = max(count - 1, 1)
@@ -100,6 +113,7 @@ class LineChart(Widget):
 
     Args:
         title: the heading line.
+        log: a logarithmic y axis.
 
     Example:
         >>> chart = LineChart(title="loss")
@@ -110,9 +124,10 @@ class LineChart(Widget):
     LineChart { height: 10; }
     """
 
-    def __init__(self, title: str = "", **kwargs: object) -> None:
+    def __init__(self, title: str = "", log: bool = False, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.title = title
+        self.log_scale = log
         self.series: list[Series] = []
 
     def set_series(self, series: list[Series]) -> None:
@@ -122,4 +137,6 @@ class LineChart(Widget):
 
     def render(self) -> Text:
         """Draw the chart at the widget's current size."""
-        return render_chart(self.series, self.size.width, self.size.height, self.title)
+        return render_chart(
+            self.series, self.size.width, self.size.height, self.title, self.log_scale
+        )
