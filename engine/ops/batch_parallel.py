@@ -121,6 +121,17 @@ class _SingleThreadedBlas:
                     c.set_num_threads(n)
 
 
+def single_threaded_blas() -> contextlib.AbstractContextManager[None]:
+    """Hold BLAS at one thread inside the block (nested and concurrent uses are fine).
+
+    For long runs of small GEMMs, such as a recurrent layer's one per timestep:
+    a 64x64 by 64x256 GEMM takes 18.7 us on one thread and 20.6 us on two here,
+    and when the other core is busy a threaded call waits for it (up to 0.75 ms
+    was seen for that GEMM beside another process).
+    """
+    return _SingleThreadedBlas()
+
+
 def _after_fork_in_child() -> None:
     # A forked child has none of the parent's pool threads (submitting to the
     # old executor would wait forever) and may inherit a held lock.
@@ -393,6 +404,7 @@ __all__ = [
     "scratch",
     "set_num_workers",
     "set_split_threads",
+    "single_threaded_blas",
     "split_elementwise",
     "split_threads",
     "split_work",

@@ -21,7 +21,7 @@ Semantics are Keras 3's (`keras.src.backend.numpy.rnn` and the cells):
 Internally arrays are time-major `(timesteps, batch, features)` in processing
 order. LSTM gates are reordered to `(o, i, f, c)` so that the gates using the
 recurrent activation are contiguous, and with the default tanh/sigmoid pair
-one `tanh` call covers all gates (`sigmoid(x) = (1 + tanh(x / 2)) / 2`).
+one sigmoid pass covers all gates (the candidate's `tanh(x) = 2 sigmoid(2x) - 1`).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from engine import activations
 from engine.backend.tensor import GradientTape, Tensor, record, stop_recording
 from engine.ops import nn
 from engine.ops import numpy as onp
-from engine.ops.batch_parallel import split_work
+from engine.ops.batch_parallel import single_threaded_blas, split_work
 from engine.ops.core import as_array
-from engine.ops.linalg import matmul_rows, matmul_rows_grads
+from engine.ops.linalg import column_sums, matmul_rows, matmul_rows_grads
 
 __all__ = ["fusable_activation", "gru", "lstm", "simple_rnn"]
 
@@ -123,8 +123,10 @@ class _Activation:
         return np.zeros_like(y) if grad is None else grad
 
 
-def _grouped_matmul(x: np.ndarray, w: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
-    """`x @ w` where column group `g` of `w` multiplies `x * masks[g]`.
+def _grouped_matmul(
+    x: np.ndarray, w: np.ndarray, masks: np.ndarray | None, bias: np.ndarray | None = None
+) -> np.ndarray:
+    """`x @ w (+ bias)` where column group `g` of `w` multiplies `x * masks[g]`.
 
     `x` is `(..., batch, n)`, `masks` `(k, batch, n)` or None.
     """
@@ -132,7 +134,7 @@ def _grouped_matmul(x: np.ndarray, w: np.ndarray, masks: np.ndarray | None) -> n
     x2 = x.reshape(-1, n)
     if masks is None:
         # The sequence's input projection, the biggest GEMM of the layer.
-        return matmul_rows(x2, w).reshape(*x.shape[:-1], w.shape[1])
+        return matmul_rows(x2, w, bias).reshape(*x.shape[:-1], w.shape[1])
     out = np.empty((len(x2), w.shape[1]), dtype=np.result_type(x2, w))
     k = len(masks)
     width = w.shape[1] // k
@@ -145,6 +147,8 @@ def _grouped_matmul(x: np.ndarray, w: np.ndarray, masks: np.ndarray | None) -> n
             np.matmul(xg, w[:, cols], out=out[r0:r1, cols])
 
     split_work(rows, len(x2), 2.0 * x2.size * w.shape[1])
+    if bias is not None:
+        out += bias
     return out.reshape(*x.shape[:-1], w.shape[1])
 
 
@@ -262,12 +266,17 @@ class _Sequence:
             m = m[[int(self.order[g * self.units]) // self.units for g in range(groups)]]
         return m
 
-    def project(self, bias: np.ndarray | None) -> np.ndarray:
-        """The input contribution to every step's preactivations, `(T, B, gates * units)`."""
-        proj = _grouped_matmul(self.xt, self.kernel, self.dmask)
-        if bias is not None:
-            proj += bias
-        return proj
+    def project(self, bias: np.ndarray | None, scale: np.ndarray | None = None) -> np.ndarray:
+        """The input contribution to every step's preactivations, `(T, B, gates * units)`.
+
+        With `scale`, a per-column vector of powers of two (such as -1 and -2),
+        the result is that contribution times `scale`, exactly: the kernel and
+        bias are scaled instead of the much larger result.
+        """
+        kernel = self.kernel if scale is None else self.kernel * scale
+        if bias is not None and scale is not None:
+            bias = bias * scale
+        return _grouped_matmul(self.xt, kernel, self.dmask, bias)
 
     def masked_out(self, value: np.ndarray) -> np.ndarray:
         """`value` (T, B, n) with masked steps zeroed."""
@@ -373,6 +382,21 @@ def _state_grads(
 ) -> list[np.ndarray]:
     """Writable gradients of the final states (zeros where nothing flowed back)."""
     return [np.zeros(shape, dtype) if g is None else np.array(g, dtype=dtype) for g in dstates]
+
+
+# Bytes of per-step gate values a backward block works on (a quarter of L2 here).
+_BLOCK_BYTES = 512 << 10
+
+
+def _blocks_last_first(steps: int, step_bytes: int) -> list[tuple[int, int]]:
+    """`(t0, t1)` blocks covering `range(steps)`, the last block first."""
+    size = max(1, _BLOCK_BYTES // max(1, step_bytes))
+    return [(max(0, t1 - size), t1) for t1 in range(steps, 0, -size)]
+
+
+def _step_sums(d: np.ndarray) -> np.ndarray:
+    """`d` (T, B, n) summed over steps and batch, as one GEMV (a bias gradient)."""
+    return column_sums(d.reshape(-1, d.shape[-1]))
 
 
 def _rec_forward(h: np.ndarray, w: np.ndarray, masks: np.ndarray | None, out: np.ndarray) -> None:
@@ -502,14 +526,15 @@ def simple_rnn(
     h_all[0] = as_array(initial_state)
     pre = seq.project(_as_float(bias, seq.dtype) if has_bias else None)
     keep_pre = act.needs_preactivation
-    for t in range(steps):
-        h = h_all[t + 1]
-        _rec_forward(h_all[t], r, seq.rmask, h)
-        h += pre[t]
-        if keep_pre:
-            pre[t] = h
-        act.apply(h, h)
-        seq.hold_rows(t, h, h_all[t])
+    with single_threaded_blas():  # small per-step GEMMs
+        for t in range(steps):
+            h = h_all[t + 1]
+            _rec_forward(h_all[t], r, seq.rmask, h)
+            h += pre[t]
+            if keep_pre:
+                pre[t] = h
+            act.apply(h, h)
+            seq.hold_rows(t, h, h_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
@@ -518,15 +543,16 @@ def simple_rnn(
         deriv = seq.masked_out(act.derivative(pre if keep_pre else None, h_all[1:]))
         dpre = np.empty_like(deriv)
         rt = np.ascontiguousarray(r.T)
-        for t in range(steps - 1, -1, -1):
-            dh += dys[t]
-            np.multiply(dh, deriv[t], out=dpre[t])
-            back = _rec_backward(dpre[t], h_all[t], r, rt, seq.rmask)
-            if seq.mask is not None and seq.partial[t]:
-                back += dh * seq.hold[t]
-            dh = back
+        with single_threaded_blas():  # small per-step GEMMs
+            for t in range(steps - 1, -1, -1):
+                dh += dys[t]
+                np.multiply(dh, deriv[t], out=dpre[t])
+                back = _rec_backward(dpre[t], h_all[t], r, rt, seq.rmask)
+                if seq.mask is not None and seq.partial[t]:
+                    back += dh * seq.hold[t]
+                dh = back
         drk = _rec_weight_grad(h_all[:-1], r, seq.rmask, dpre) if n[3] else None
-        dbias = dpre.sum(axis=(0, 1)) if has_bias and n[4] else None
+        dbias = _step_sums(dpre) if has_bias and n[4] else None
         return _gradients(seq, n, dpre, [dh], drk, dbias)
 
     return _finish(
@@ -603,7 +629,7 @@ def lstm(
     steps, batch = seq.steps, seq.batch
     s3 = 3 * units
     rk = seq.rkernel
-    gates = seq.project(_as_float(bias, seq.dtype)[order] if has_bias else None)
+    scale = None
     rk_fwd = rk
     if fast:
         # tanh(x) = 2 sigmoid(2x) - 1: with the gate preactivations negated and the
@@ -612,8 +638,8 @@ def lstm(
         # in `cand`).
         scale = np.full(4 * units, -1, seq.dtype)
         scale[s3:] = -2
-        gates *= scale
         rk_fwd = rk * scale
+    gates = seq.project(_as_float(bias, seq.dtype)[order] if has_bias else None, scale)
     pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     c_all = np.empty_like(h_all)
@@ -623,7 +649,7 @@ def lstm(
     tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
-    with np.errstate(over="ignore"):  # see _sigmoid_of_negated
+    with np.errstate(over="ignore"), single_threaded_blas():  # see _sigmoid_of_negated
         for t in range(steps):
             a = gates[t]
             _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
@@ -652,47 +678,60 @@ def lstm(
     ) -> tuple[Any, ...]:
         dh, dc = _state_grads(dstates, (batch, units), seq.dtype)
         o, i, f = (gates[..., k * units : (k + 1) * units] for k in range(3))
-        if fast:
-            # s (1 - s) for the gates, and for the candidate column (1 + c) / 2 it gives
-            # (1 - c**2) / 4: two passes over the contiguous array cover all four.
-            deriv = np.subtract(1, gates)
-            deriv *= gates
-            deriv[..., s3:] *= 4
-        else:
-            deriv = np.empty_like(gates)
-            deriv[..., :s3] = ract.derivative(
-                None if pre is None else pre[..., :s3], gates[..., :s3]
+
+        def local_derivatives(t0: int, t1: int) -> tuple[np.ndarray, ...]:
+            """Steps t0:t1's gate derivatives, `o * tanh'(c)` and forget factors."""
+            g = gates[t0:t1]
+            if fast:
+                # s (1 - s) for the gates, and for the candidate column (1 + c) / 2 it
+                # gives (1 - c**2) / 4: two passes over the contiguous rows cover all four.
+                deriv = np.subtract(1, g)
+                deriv *= g
+                deriv[..., s3:] *= 4
+            else:
+                z = None if pre is None else pre[t0:t1]
+                deriv = np.empty_like(g)
+                deriv[..., :s3] = ract.derivative(None if z is None else z[..., :s3], g[..., :s3])
+                deriv[..., s3:] = act.derivative(None if z is None else z[..., s3:], cand[t0:t1])
+            p_c = act.derivative(
+                c_all[t0 + 1 : t1 + 1] if act.needs_preactivation else None, tc[t0:t1]
             )
-            deriv[..., s3:] = act.derivative(None if pre is None else pre[..., s3:], cand)
-        p_c = act.derivative(c_all[1:] if act.needs_preactivation else None, tc)
-        p_c *= o
-        f_keep = f
-        if seq.mask is not None:
-            deriv *= seq.maskf
-            p_c *= seq.maskf
-            f_keep = np.where(seq.hold, 1, f)
+            p_c *= o[t0:t1]
+            f_keep = f[t0:t1]
+            if seq.mask is not None:
+                deriv *= seq.maskf[t0:t1]
+                p_c *= seq.maskf[t0:t1]
+                f_keep = np.where(seq.hold[t0:t1], 1, f_keep)
+            return deriv, p_c, f_keep
+
         dgates = np.empty((steps, batch, 4 * units), seq.dtype)
         dg4 = dgates.reshape(steps, batch, 4, units)
         rt = np.ascontiguousarray(rk.T)
         tmp = np.empty((batch, units), seq.dtype)
-        for t in range(steps - 1, -1, -1):
-            if return_sequences or t == steps - 1:
-                dh += dys[t]
-            np.multiply(dh, p_c[t], out=tmp)
-            dc += tmp
-            da = dg4[t]
-            np.multiply(dh, tc[t], out=da[:, 0])
-            np.multiply(dc, cand[t], out=da[:, 1])
-            np.multiply(dc, c_all[t], out=da[:, 2])
-            np.multiply(dc, i[t], out=da[:, 3])
-            dgates[t] *= deriv[t]
-            dc *= f_keep[t]
-            back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
-            if seq.mask is not None and seq.partial[t]:
-                back += dh * seq.hold[t]
-            dh = back
+        with single_threaded_blas():  # small per-step GEMMs
+            # In blocks of steps, last first, so each block's derivatives are still in
+            # cache when its steps read them.
+            for t0, t1 in _blocks_last_first(steps, gates[0].nbytes):
+                deriv, p_c, f_keep = local_derivatives(t0, t1)
+                for t in range(t1 - 1, t0 - 1, -1):
+                    k = t - t0
+                    if return_sequences or t == steps - 1:
+                        dh += dys[t]
+                    np.multiply(dh, p_c[k], out=tmp)
+                    dc += tmp
+                    da = dg4[t]
+                    np.multiply(dh, tc[t], out=da[:, 0])
+                    np.multiply(dc, cand[t], out=da[:, 1])
+                    np.multiply(dc, c_all[t], out=da[:, 2])
+                    np.multiply(dc, i[t], out=da[:, 3])
+                    dgates[t] *= deriv[k]
+                    dc *= f_keep[k]
+                    back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
+                    if seq.mask is not None and seq.partial[t]:
+                        back += dh * seq.hold[t]
+                    dh = back
         drk = seq.unorder(_rec_weight_grad(h_all[:-1], rk, seq.rmask, dgates)) if n[4] else None
-        dbias = seq.unorder(dgates.sum(axis=(0, 1))) if has_bias and n[5] else None
+        dbias = seq.unorder(_step_sums(dgates)) if has_bias and n[5] else None
         return _gradients(seq, n, dgates, [dh, dc], drk, dbias)
 
     return _finish(
@@ -785,6 +824,13 @@ def gru(
     )
 
 
+def _negated_gates(units: int, dtype: np.dtype) -> np.ndarray:
+    """Column scales that negate a GRU's z and r preactivations, for _sigmoid_of_negated."""
+    scale = np.ones(3 * units, dtype)
+    scale[: 2 * units] = -1
+    return scale
+
+
 def _gru_derivative(
     act: _Activation,
     ract: _Activation,
@@ -826,13 +872,9 @@ def _gru_reset_after(
         # The recurrent biases of z and r simply add to the input ones.
         folded = b[0].copy()
         folded[:s2] += b[1, :s2]
-    gates = seq.project(folded)
-    rk_fwd = rk
-    if fast:
-        # The z and r preactivations negated, for _sigmoid_of_negated.
-        gates[..., :s2] *= -1
-        rk_fwd = rk.copy()
-        rk_fwd[:, :s2] *= -1
+    scale = _negated_gates(units, seq.dtype) if fast else None
+    gates = seq.project(folded, scale)
+    rk_fwd = rk if scale is None else rk * scale
     pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
@@ -840,7 +882,7 @@ def _gru_reset_after(
     diff = np.empty((steps, batch, units), seq.dtype)  # h_prev - candidate: dh/dz
     rec = np.empty((batch, 3 * units), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    with np.errstate(over="ignore"):  # see _sigmoid_of_negated
+    with np.errstate(over="ignore"), single_threaded_blas():  # see _sigmoid_of_negated
         for t in range(steps):
             a = gates[t]
             _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
@@ -878,26 +920,27 @@ def _gru_reset_after(
         d_cand = np.empty((steps, batch, units), seq.dtype)
         rt = np.ascontiguousarray(rk.T)
         dense = outputs[0]
-        for t in range(steps - 1, -1, -1):
-            if dense or t == steps - 1:
-                dh += dys[t]
-            np.multiply(dh, z_keep[t], out=tmp)
-            dc = d_cand[t]
-            np.subtract(dh, tmp, out=dc)
-            dc *= d3[t, :, 2]
-            np.multiply(dh, diff[t], out=d4[t, :, 0])
-            np.multiply(dc, hh_all[t], out=d4[t, :, 1])
-            d4[t, :, :2] *= d3[t, :, :2]
-            np.multiply(dc, rg[t], out=d4[t, :, 2])
-            back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
-            back += tmp
-            dh = back
+        with single_threaded_blas():  # small per-step GEMMs
+            for t in range(steps - 1, -1, -1):
+                if dense or t == steps - 1:
+                    dh += dys[t]
+                np.multiply(dh, z_keep[t], out=tmp)
+                dc = d_cand[t]
+                np.subtract(dh, tmp, out=dc)
+                dc *= d3[t, :, 2]
+                np.multiply(dh, diff[t], out=d4[t, :, 0])
+                np.multiply(dc, hh_all[t], out=d4[t, :, 1])
+                d4[t, :, :2] *= d3[t, :, :2]
+                np.multiply(dc, rg[t], out=d4[t, :, 2])
+                back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
+                back += tmp
+                dh = back
         drk = _rec_weight_grad(h_all[:-1], rk, seq.rmask, drec) if n[3] else None
         need_bias = b is not None and n[4]
-        d_rec_bias = drec.sum(axis=(0, 1)) if need_bias else None
+        d_rec_bias = _step_sums(drec) if need_bias else None
         # The input side sees the candidate's preactivation gradient, not r times it.
         drec[..., s2:] = d_cand
-        dbias = np.stack([drec.sum(axis=(0, 1)), d_rec_bias]) if need_bias else None
+        dbias = np.stack([_step_sums(drec), d_rec_bias]) if need_bias else None
         return _gradients(seq, n, drec, [dh], drk, dbias)
 
     return _finish(seq, h_all[1:], [h_all[-1]], parents, backward, *outputs)
@@ -920,11 +963,9 @@ def _gru_reset_before(
     m_zr = None if seq.rmask is None else seq.rmask[: min(2, len(seq.rmask))]
     m_h = None if seq.rmask is None else seq.rmask[-1]
     keep_pre = act.needs_preactivation or ract.needs_preactivation
-    gates = seq.project(b)
+    gates = seq.project(b, _negated_gates(units, seq.dtype) if fast else None)
     rk_zr_fwd = np.ascontiguousarray(rk_zr)
     if fast:
-        # The z and r preactivations negated, for _sigmoid_of_negated.
-        gates[..., :s2] *= -1
         rk_zr_fwd *= -1
     pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
@@ -932,7 +973,7 @@ def _gru_reset_before(
     rh_all = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, s2), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    with np.errstate(over="ignore"):  # see _sigmoid_of_negated
+    with np.errstate(over="ignore"), single_threaded_blas():  # see _sigmoid_of_negated
         for t in range(steps):
             a = gates[t]
             _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
@@ -976,25 +1017,26 @@ def _gru_reset_before(
         rt_zr = np.ascontiguousarray(rk_zr.T)
         rt_h = np.ascontiguousarray(rk_h.T)
         drh = np.empty((batch, units), seq.dtype)
-        for t in range(steps - 1, -1, -1):
-            dh += dys[t]
-            da = dgates[t]
-            np.multiply(dh, p_h[t], out=da[:, s2:])
-            np.matmul(da[:, s2:], rt_h, out=drh)
-            np.multiply(drh, h_r[t], out=da[:, units:s2])
-            np.multiply(dh, p_z[t], out=da[:, :units])
-            back = _rec_backward(da[:, :s2], h_all[t], rk_zr, rt_zr, m_zr)
-            np.multiply(drh, r_back[t], out=tmp)
-            back += tmp
-            np.multiply(dh, z_keep[t], out=tmp)
-            back += tmp
-            dh = back
+        with single_threaded_blas():  # small per-step GEMMs
+            for t in range(steps - 1, -1, -1):
+                dh += dys[t]
+                da = dgates[t]
+                np.multiply(dh, p_h[t], out=da[:, s2:])
+                np.matmul(da[:, s2:], rt_h, out=drh)
+                np.multiply(drh, h_r[t], out=da[:, units:s2])
+                np.multiply(dh, p_z[t], out=da[:, :units])
+                back = _rec_backward(da[:, :s2], h_all[t], rk_zr, rt_zr, m_zr)
+                np.multiply(drh, r_back[t], out=tmp)
+                back += tmp
+                np.multiply(dh, z_keep[t], out=tmp)
+                back += tmp
+                dh = back
         drk = None
         if n[3]:
             drk = np.empty_like(rk)
             drk[:, :s2] = _rec_weight_grad(h_all[:-1], rk_zr, m_zr, dgates[..., :s2])
             drk[:, s2:] = _rec_weight_grad(rh_all, rk_h, None, dgates[..., s2:])
-        dbias = dgates.sum(axis=(0, 1)) if b is not None and n[4] else None
+        dbias = _step_sums(dgates) if b is not None and n[4] else None
         return _gradients(seq, n, dgates, [dh], drk, dbias)
 
     return _finish(seq, h_all[1:], [h_all[-1]], parents, backward, *outputs)

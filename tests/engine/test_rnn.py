@@ -271,6 +271,46 @@ def test_fused_op_is_one_tape_entry():
     assert all(g is not None and g.dtype == np.float32 for g in grads)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"return_sequences": True},
+        {"return_sequences": True, "go_backwards": True, "mask": True},
+        {"return_state": True, "mask": True, "dropout": 0.3, "recurrent_dropout": 0.3},
+        {
+            "return_sequences": True,
+            "activation": "softsign",
+            "recurrent_activation": "hard_sigmoid",
+        },
+    ],
+)
+def test_lstm_backward_in_blocks_of_steps_gives_the_same_gradients(options, monkeypatch):
+    # The LSTM's backward pass works in blocks of steps (last first) so that each
+    # block's derivatives stay in cache; any block size must give the same numbers.
+    from engine.ops import rnn as rnn_ops
+
+    options = dict(options)
+    mask = padded_mask(3, 7) if options.pop("mask", False) else None
+    x = Tensor(data(3, 7, 4))
+    layer = layers.LSTM(5, seed=3, **options)
+    layer(x)
+
+    def gradients(block_bytes):
+        monkeypatch.setattr(rnn_ops, "_BLOCK_BYTES", block_bytes)
+        layer.cell.seed_generator = SeedGenerator(4)
+        with GradientTape() as tape:
+            tape.watch(x)
+            total = ops.sum(ops.square(flat_outputs(layer(x, mask=mask, training=True))))
+        return [g.numpy() if isinstance(g, Tensor) else g for g in
+                tape.gradient(total, [x, *layer.trainable_weights])]  # fmt: skip
+
+    whole = gradients(1 << 30)
+    step_bytes = 3 * 4 * 5 * 4  # batch * gates * units * float32
+    for steps_per_block in (1, 2, 3):
+        for a, b in zip(gradients(steps_per_block * step_bytes), whole):
+            np.testing.assert_array_equal(a, b)
+
+
 # Masks --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", KINDS)
 def test_masks_equal_trimming_the_padding(kind):
