@@ -20,7 +20,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import numpy as np
@@ -217,8 +217,10 @@ def split_threads() -> int:
     """
     global _split_threads
     if _split_threads is None:
-        blas = max((c.num_threads for c in _blas_controllers()), default=1)
-        _split_threads = max(1, min(4, blas, os.cpu_count() or 1))
+        with _lock:
+            # BLAS's own setting: while the engine holds it at one thread, the saved one.
+            counts = _blas_saved if _blas_depth else [c.num_threads for c in _blas_controllers()]
+        _split_threads = max(1, min(4, max(counts, default=1), os.cpu_count() or 1))
     return _split_threads
 
 
@@ -373,6 +375,75 @@ def split_work(fn: Callable[[int, int], T], batch: int, flops: float) -> list[T]
     return _split_evenly(fn, batch)
 
 
+class Pipeline:
+    """Calls that run on the engine's threads while the caller does other work.
+
+    A recurrent layer's loop over timesteps is one thread's work; its big GEMMs
+    (the input projection ahead of the loop, the input and weight gradients
+    behind it) can run beside it, a block of steps at a time, on the cores the
+    loop leaves idle. `submit` queues a call (calls start in order and may run
+    at the same time, so each writes only its own outputs), `result(i)` waits
+    for the i-th call's result and `results()` for all of them, in order.
+    Without a thread to spare (`split_threads() == 1`, or inside a pool
+    thread) each call runs at once, in `submit`, so results never depend on
+    threading. Leaving the `with` block waits for every call, so none outlives
+    the arrays it writes.
+
+    Example:
+        >>> with Pipeline() as ahead:
+        ...     for block in blocks:
+        ...         ahead.submit(project, block)
+        ...     for i, block in enumerate(blocks):
+        ...         ahead.result(i)
+        ...         recur(block)
+    """
+
+    def __init__(self) -> None:
+        self._pool, _ = _split_pool_and_parts(2)
+        self._calls: list[Any] = []
+        self._work: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> None:
+        """Queue `fn(*args)` (or call it now, without a thread to spare)."""
+        if self._pool is None:
+            self._calls.append(fn(*args))
+        else:
+            self._calls.append(self._pool.submit(fn, *args))
+            self._work.append((fn, args))
+
+    def result(self, i: int) -> Any:
+        """The i-th call's result, waiting for it (its error is raised here)."""
+        call = self._calls[i]
+        return call.result() if self._pool is not None else call
+
+    def results(self) -> list[Any]:
+        """Every call's result, in submission order.
+
+        The caller has nothing else to do by now, so it runs the calls no
+        thread has started yet itself, the last first (the threads take them
+        from the front).
+        """
+        if self._pool is not None:
+            for i in range(len(self._calls) - 1, -1, -1):
+                call = self._calls[i]
+                if isinstance(call, Future) and call.cancel():
+                    fn, args = self._work[i]
+                    done: Future[Any] = Future()
+                    try:
+                        done.set_result(fn(*args))
+                    except BaseException as error:
+                        done.set_exception(error)
+                    self._calls[i] = done
+        return [self.result(i) for i in range(len(self._calls))]
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            wait(self._calls)
+
+
 def scratch(slot: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
     """An uninitialised per-thread work array, reused between calls with the same `slot`.
 
@@ -400,6 +471,7 @@ __all__ = [
     "map_chunks_split",
     "num_workers",
     "in_parallel_scope",
+    "Pipeline",
     "parallel_scope",
     "scratch",
     "set_num_workers",

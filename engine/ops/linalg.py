@@ -21,7 +21,11 @@ def column_sums(a: np.ndarray) -> np.ndarray:
 
 
 def matmul_rows(
-    a2: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, relu: bool = False
+    a2: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None = None,
+    relu: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """`a2 @ w (+ bias, relu)` for a 2-D `a2`, split by rows inside a `parallel_scope`.
 
@@ -29,9 +33,10 @@ def matmul_rows(
     cache; outside the scope (or for small products) it is one call, which BLAS
     threads itself. With a bias or relu the rows go in blocks of about
     `_EPILOGUE_BYTES` of output, so that the bias and relu passes read them from
-    cache, not memory.
+    cache, not memory. `out`, if given, is a C-contiguous `(rows, units)` array to write.
     """
-    out = np.empty((len(a2), w.shape[-1]), np.result_type(a2, w))
+    if out is None:
+        out = np.empty((len(a2), w.shape[-1]), np.result_type(a2, w))
     epilogue = bias is not None or relu
     block = max(64, _EPILOGUE_BYTES // max(1, out.itemsize * out.shape[-1]))
 
@@ -56,18 +61,22 @@ def matmul_rows_grads(
     need_w: bool,
     need_b: bool = False,
     relu_out: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Gradients `(g @ w.T, a2.T @ g, g summed over rows)` of `matmul_rows`, each only when needed.
 
     `g` is `g2`, masked by `relu_out > 0` when the forward pass fused a relu
     whose output `relu_out` is. Part i of a split takes rows r0:r1: it masks
     them, writes their rows of the input gradient and returns its share of
-    the kernel and bias gradients, summed in part order at the end. So the
+    the kernel and bias gradients, summed in part order at the end (`out`, if
+    given, is a C-contiguous array shaped like `a2` for the input gradient). So the
     mask and the bias sums run on every thread too, not before the split on
     one (measured on the Transformer benchmark's Dense(128, relu): the serial
     part of its backward pass was 1.4 ms of a 55 ms step).
     """
-    gx2 = np.empty(a2.shape, np.result_type(g2, w)) if need_x else None
+    gx2 = None
+    if need_x:
+        gx2 = np.empty(a2.shape, np.result_type(g2, w)) if out is None else out
 
     def part(r0: int, r1: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         g = g2[r0:r1]

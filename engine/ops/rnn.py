@@ -35,7 +35,7 @@ from engine import activations
 from engine.backend.tensor import GradientTape, Tensor, record, stop_recording
 from engine.ops import nn
 from engine.ops import numpy as onp
-from engine.ops.batch_parallel import single_threaded_blas, split_work
+from engine.ops.batch_parallel import Pipeline, scratch, single_threaded_blas, split_work
 from engine.ops.core import as_array
 from engine.ops.linalg import column_sums, matmul_rows, matmul_rows_grads
 
@@ -124,18 +124,24 @@ class _Activation:
 
 
 def _grouped_matmul(
-    x: np.ndarray, w: np.ndarray, masks: np.ndarray | None, bias: np.ndarray | None = None
+    x: np.ndarray,
+    w: np.ndarray,
+    masks: np.ndarray | None,
+    bias: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """`x @ w (+ bias)` where column group `g` of `w` multiplies `x * masks[g]`.
 
-    `x` is `(..., batch, n)`, `masks` `(k, batch, n)` or None.
+    `x` is `(..., batch, n)`, `masks` `(k, batch, n)` or None; `out`, if given, a
+    C-contiguous array of the result's shape to write.
     """
     n = x.shape[-1]
     x2 = x.reshape(-1, n)
+    out2 = None if out is None else out.reshape(len(x2), w.shape[1])
     if masks is None:
         # The sequence's input projection, the biggest GEMM of the layer.
-        return matmul_rows(x2, w, bias).reshape(*x.shape[:-1], w.shape[1])
-    out = np.empty((len(x2), w.shape[1]), dtype=np.result_type(x2, w))
+        return matmul_rows(x2, w, bias, out=out2).reshape(*x.shape[:-1], w.shape[1])
+    out = np.empty((len(x2), w.shape[1]), np.result_type(x2, w)) if out2 is None else out2
     k = len(masks)
     width = w.shape[1] // k
 
@@ -167,17 +173,24 @@ def _grouped_matmul_grads(
     dy: np.ndarray,
     need_x: bool,
     need_w: bool,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Gradients of `_grouped_matmul(x, w, masks)` given the output gradient `dy`."""
+    """Gradients of `_grouped_matmul(x, w, masks)` given the output gradient `dy`.
+
+    `out`, if given, is a C-contiguous array shaped like `x` for the input gradient.
+    """
     n, width_all = x.shape[-1], w.shape[1]
     dy2 = dy.reshape(-1, width_all)
     x2 = x.reshape(-1, n)
+    out2 = None if out is None or not need_x else out.reshape(x2.shape)
     if masks is None:
-        dx2, dw, _ = matmul_rows_grads(x2, w, dy2, need_x, need_w)
+        dx2, dw, _ = matmul_rows_grads(x2, w, dy2, need_x, need_w, out=out2)
         return (None if dx2 is None else dx2.reshape(x.shape)), dw
     k = len(masks)
     width = width_all // k
-    dx2 = np.empty(x2.shape, dtype=np.result_type(dy2, w)) if need_x else None
+    dx2 = None
+    if need_x:
+        dx2 = np.empty(x2.shape, np.result_type(dy2, w)) if out2 is None else out2
 
     # By rows like the forward pass; each part returns its share of dw.
     def rows(r0: int, r1: int) -> np.ndarray | None:
@@ -266,31 +279,34 @@ class _Sequence:
             m = m[[int(self.order[g * self.units]) // self.units for g in range(groups)]]
         return m
 
-    def project(self, bias: np.ndarray | None, scale: np.ndarray | None = None) -> np.ndarray:
-        """The input contribution to every step's preactivations, `(T, B, gates * units)`.
+    def project_ahead(
+        self,
+        ahead: Pipeline,
+        bias: np.ndarray | None,
+        scale: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """The input contribution to every step's preactivations, `(T, B, gates * units)`,
+        projected a block of steps at a time on `ahead`'s thread.
 
-        With `scale`, a per-column vector of powers of two (such as -1 and -2),
-        the result is that contribution times `scale`, exactly: the kernel and
-        bias are scaled instead of the much larger result.
+        Returns the array and its blocks of steps in order; block `k`'s rows are
+        written once `ahead.result(k)` returns, so the loop over timesteps can
+        start on the first block while the others are projected. With `scale`, a
+        per-column vector of powers of two (such as -1 and -2), the result is
+        that contribution times `scale`, exactly: the kernel and bias are scaled
+        instead of the much larger result.
         """
         kernel = self.kernel if scale is None else self.kernel * scale
         if bias is not None and scale is not None:
             bias = bias * scale
-        return _grouped_matmul(self.xt, kernel, self.dmask, bias)
+        out = np.empty((self.steps, self.batch, kernel.shape[1]), np.result_type(self.xt, kernel))
+        blocks = _blocks(self.steps, out[0].nbytes)
+        for t0, t1 in blocks:
+            ahead.submit(_grouped_matmul, self.xt[t0:t1], kernel, self.dmask, bias, out[t0:t1])
+        return out, blocks
 
     def masked_out(self, value: np.ndarray) -> np.ndarray:
         """`value` (T, B, n) with masked steps zeroed."""
         return value if self.mask is None else value * self.maskf
-
-    def input_grads(
-        self, dproj: np.ndarray, need_x: bool, need_w: bool
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Gradients of the inputs (batch-major, original order) and of the kernel."""
-        dxt, dk = _grouped_matmul_grads(self.xt, self.kernel, self.dmask, dproj, need_x, need_w)
-        dx = None
-        if dxt is not None:
-            dx = (dxt[::-1] if self.go_backwards else dxt).transpose(1, 0, 2)
-        return dx, self.unorder(dk)
 
     def unorder(self, grad: np.ndarray | None) -> np.ndarray | None:
         """Undo the internal gate order on the last axis of a gradient."""
@@ -384,14 +400,102 @@ def _state_grads(
     return [np.zeros(shape, dtype) if g is None else np.array(g, dtype=dtype) for g in dstates]
 
 
+# _WORK: the backward passes' preactivation gradients (6.5 MB for the LSTM benchmark
+# model) and the LSTM's per-block derivatives live in per-thread scratch buffers, reused
+# from step to step: never needed after the op's backward returns, and allocating them
+# anew each step let glibc shrink and regrow its heap, which cost the LSTM benchmark
+# about 6,500 page faults and 10 ms per training step (43.7 against 49-56 ms).
+
 # Bytes of per-step gate values a backward block works on (a quarter of L2 here).
 _BLOCK_BYTES = 512 << 10
 
 
-def _blocks_last_first(steps: int, step_bytes: int) -> list[tuple[int, int]]:
-    """`(t0, t1)` blocks covering `range(steps)`, the last block first."""
+def _blocks(steps: int, step_bytes: int) -> list[tuple[int, int]]:
+    """`(t0, t1)` blocks of about `_BLOCK_BYTES` covering `range(steps)`, in order."""
     size = max(1, _BLOCK_BYTES // max(1, step_bytes))
-    return [(max(0, t1 - size), t1) for t1 in range(steps, 0, -size)]
+    return [(t0, min(steps, t0 + size)) for t0 in range(0, steps, size)]
+
+
+class _BlockGrads:
+    """A recurrent op's input, kernel, recurrent-kernel and bias gradients, block by block.
+
+    The backward loop hands over each block of steps once its preactivation
+    gradients `d[t0:t1]` are final; `block` (run on a Pipeline thread while the
+    loop goes on with earlier steps) writes that block's input gradients and
+    returns its share of the weight gradients, which `total` adds in block
+    order.
+
+    Args:
+        seq: the sequence.
+        d: the preactivation gradients `(T, B, gates * units)` the loop writes.
+        need_x, need_kernel: which of the input-side gradients to compute.
+        rec: for the recurrent kernel's gradient (None if not needed), pairs
+            `(h, masks, w, cols)`: column block `cols` of it is `h`-by-`d[..., cols]`
+            as `_grouped_matmul_grads` computes for `w`.
+        need_bias: whether to sum `d` over steps and batch.
+        recurrent_bias: also sum `d` over steps and batch before `to_input`.
+        to_input: called with `(t0, t1)` after the recurrent-side sums and before
+            the input side, to turn `d[t0:t1]` into the input side's gradients.
+    """
+
+    def __init__(
+        self,
+        seq: _Sequence,
+        d: np.ndarray,
+        need_x: bool,
+        need_kernel: bool,
+        rec: list[tuple[np.ndarray, np.ndarray | None, np.ndarray, slice]] | None,
+        need_bias: bool,
+        recurrent_bias: bool = False,
+        to_input: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.seq, self.d = seq, d
+        self.need_x, self.need_kernel = need_x, need_kernel
+        self.rec, self.need_bias = rec, need_bias
+        self.recurrent_bias, self.to_input = recurrent_bias, to_input
+        self.dxt = np.empty(seq.xt.shape, np.result_type(d, seq.kernel)) if need_x else None
+
+    def block(self, t0: int, t1: int) -> tuple[Any, ...]:
+        d = self.d[t0:t1]
+        drk = None
+        if self.rec is not None:
+            drk = [
+                _rec_weight_grad(h[t0:t1], w, masks, d[..., cols]) for h, masks, w, cols in self.rec
+            ]
+        d_rec_bias = _step_sums(d) if self.recurrent_bias else None
+        if self.to_input is not None:
+            self.to_input(t0, t1)
+        out = None if self.dxt is None else self.dxt[t0:t1]
+        dk = _grouped_matmul_grads(
+            self.seq.xt[t0:t1],
+            self.seq.kernel,
+            self.seq.dmask,
+            d,
+            self.need_x,
+            self.need_kernel,
+            out,
+        )[1]
+        return drk, dk, _step_sums(d) if self.need_bias else None, d_rec_bias
+
+    def total(self, parts: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+        """`(dx, dkernel, drecurrent_kernel, dbias, drecurrent_bias)`.
+
+        `dx` is batch-major, in the inputs' order; the sums add `parts` (the
+        blocks' results, as `block` returned them) in order.
+        """
+        dx = None
+        if self.dxt is not None:
+            dx = (self.dxt[::-1] if self.seq.go_backwards else self.dxt).transpose(1, 0, 2)
+        drk = None
+        if self.rec is not None:
+            w_all = self.seq.rkernel
+            drk = np.empty_like(w_all)
+            for i, (_, _, _, cols) in enumerate(self.rec):
+                drk[:, cols] = sum(p[0][i] for p in parts)
+        dk = sum(p[1] for p in parts) if self.need_kernel else None
+        dbias = sum(p[2] for p in parts) if self.need_bias else None
+        d_rec_bias = sum(p[3] for p in parts) if self.recurrent_bias else None
+        return dx, dk, drk, dbias, d_rec_bias
 
 
 def _step_sums(d: np.ndarray) -> np.ndarray:
@@ -450,17 +554,15 @@ def _activate_gates(z: np.ndarray, pre: np.ndarray | None, fast: bool, act: _Act
 
 
 def _gradients(
-    seq: _Sequence,
     n: tuple[bool, ...],
-    dpre: np.ndarray,
+    dx: np.ndarray | None,
     dstates0: list[np.ndarray],
+    dk: np.ndarray | None,
     drk: np.ndarray | None,
     dbias: np.ndarray | None,
 ) -> tuple[Any, ...]:
     """The parents' gradients in order: inputs, initial states, kernel, recurrent kernel, bias."""
-    k = 1 + len(dstates0)
-    dx, dk = seq.input_grads(dpre, n[0], n[k])
-    state_grads = [g if need else None for g, need in zip(dstates0, n[1:k])]
+    state_grads = [g if need else None for g, need in zip(dstates0, n[1 : 1 + len(dstates0)])]
     return (dx, *state_grads, dk, drk, dbias)
 
 
@@ -524,36 +626,41 @@ def simple_rnn(
     steps, batch, units = seq.steps, seq.batch, seq.units
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
-    pre = seq.project(_as_float(bias, seq.dtype) if has_bias else None)
     keep_pre = act.needs_preactivation
-    with single_threaded_blas():  # small per-step GEMMs
-        for t in range(steps):
-            h = h_all[t + 1]
-            _rec_forward(h_all[t], r, seq.rmask, h)
-            h += pre[t]
-            if keep_pre:
-                pre[t] = h
-            act.apply(h, h)
-            seq.hold_rows(t, h, h_all[t])
+    with single_threaded_blas(), Pipeline() as ahead:  # see both
+        pre, blocks = seq.project_ahead(ahead, _as_float(bias, seq.dtype) if has_bias else None)
+        for block, (t0, t1) in enumerate(blocks):
+            ahead.result(block)
+            for t in range(t0, t1):
+                h = h_all[t + 1]
+                _rec_forward(h_all[t], r, seq.rmask, h)
+                h += pre[t]
+                if keep_pre:
+                    pre[t] = h
+                act.apply(h, h)
+                seq.hold_rows(t, h, h_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
     ) -> tuple[Any, ...]:
         (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
         deriv = seq.masked_out(act.derivative(pre if keep_pre else None, h_all[1:]))
-        dpre = np.empty_like(deriv)
+        dpre = scratch("simple_rnn_dpre", deriv.shape, deriv.dtype)  # see _WORK
         rt = np.ascontiguousarray(r.T)
-        with single_threaded_blas():  # small per-step GEMMs
-            for t in range(steps - 1, -1, -1):
-                dh += dys[t]
-                np.multiply(dh, deriv[t], out=dpre[t])
-                back = _rec_backward(dpre[t], h_all[t], r, rt, seq.rmask)
-                if seq.mask is not None and seq.partial[t]:
-                    back += dh * seq.hold[t]
-                dh = back
-        drk = _rec_weight_grad(h_all[:-1], r, seq.rmask, dpre) if n[3] else None
-        dbias = _step_sums(dpre) if has_bias and n[4] else None
-        return _gradients(seq, n, dpre, [dh], drk, dbias)
+        rec = [(h_all[:-1], seq.rmask, r, slice(None))] if n[3] else None
+        grads = _BlockGrads(seq, dpre, n[0], n[2], rec, has_bias and n[4])
+        with single_threaded_blas(), Pipeline() as behind:  # see both
+            for t0, t1 in reversed(_blocks(steps, dpre[0].nbytes)):
+                for t in range(t1 - 1, t0 - 1, -1):
+                    dh += dys[t]
+                    np.multiply(dh, deriv[t], out=dpre[t])
+                    back = _rec_backward(dpre[t], h_all[t], r, rt, seq.rmask)
+                    if seq.mask is not None and seq.partial[t]:
+                        back += dh * seq.hold[t]
+                    dh = back
+                behind.submit(grads.block, t0, t1)
+            dx, dk, drk, dbias, _ = grads.total(behind.results())
+        return _gradients(n, dx, [dh], dk, drk, dbias)
 
     return _finish(
         seq,
@@ -639,8 +746,6 @@ def lstm(
         scale = np.full(4 * units, -1, seq.dtype)
         scale[s3:] = -2
         rk_fwd = rk * scale
-    gates = seq.project(_as_float(bias, seq.dtype)[order] if has_bias else None, scale)
-    pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     c_all = np.empty_like(h_all)
     h_all[0] = as_array(initial_state[0])
@@ -649,29 +754,35 @@ def lstm(
     tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
-    with np.errstate(over="ignore"), single_threaded_blas():  # see _sigmoid_of_negated
-        for t in range(steps):
-            a = gates[t]
-            _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
-            a += rec
-            if pre is not None:
-                pre[t] = a
-            if fast:
-                _sigmoid_of_negated(a)
-                np.multiply(a[:, s3:], 2, out=cand[t])
-                cand[t] -= 1
-            else:
-                ract.apply(a[:, :s3], a[:, :s3])
-                act.apply(a[:, s3:], cand[t])
-            c = c_all[t + 1]
-            np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
-            np.multiply(a[:, units : 2 * units], cand[t], out=ig)
-            c += ig
-            act.apply(c, tc[t])
-            h = h_all[t + 1]
-            np.multiply(a[:, :units], tc[t], out=h)
-            seq.hold_rows(t, h, h_all[t])
-            seq.hold_rows(t, c, c_all[t])
+    # See _sigmoid_of_negated, single_threaded_blas and Pipeline.
+    with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
+        b = _as_float(bias, seq.dtype)[order] if has_bias else None
+        gates, blocks = seq.project_ahead(ahead, b, scale)
+        pre = np.empty_like(gates) if keep_pre else None
+        for block, (t0, t1) in enumerate(blocks):
+            ahead.result(block)
+            for t in range(t0, t1):
+                a = gates[t]
+                _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
+                a += rec
+                if pre is not None:
+                    pre[t] = a
+                if fast:
+                    _sigmoid_of_negated(a)
+                    np.multiply(a[:, s3:], 2, out=cand[t])
+                    cand[t] -= 1
+                else:
+                    ract.apply(a[:, :s3], a[:, :s3])
+                    act.apply(a[:, s3:], cand[t])
+                c = c_all[t + 1]
+                np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
+                np.multiply(a[:, units : 2 * units], cand[t], out=ig)
+                c += ig
+                act.apply(c, tc[t])
+                h = h_all[t + 1]
+                np.multiply(a[:, :units], tc[t], out=h)
+                seq.hold_rows(t, h, h_all[t])
+                seq.hold_rows(t, c, c_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
@@ -685,7 +796,7 @@ def lstm(
             if fast:
                 # s (1 - s) for the gates, and for the candidate column (1 + c) / 2 it
                 # gives (1 - c**2) / 4: two passes over the contiguous rows cover all four.
-                deriv = np.subtract(1, g)
+                deriv = np.subtract(1, g, out=scratch("lstm_deriv", g.shape, g.dtype))  # _WORK
                 deriv *= g
                 deriv[..., s3:] *= 4
             else:
@@ -704,14 +815,17 @@ def lstm(
                 f_keep = np.where(seq.hold[t0:t1], 1, f_keep)
             return deriv, p_c, f_keep
 
-        dgates = np.empty((steps, batch, 4 * units), seq.dtype)
+        dgates = scratch("lstm_dgates", (steps, batch, 4 * units), seq.dtype)  # see _WORK
         dg4 = dgates.reshape(steps, batch, 4, units)
         rt = np.ascontiguousarray(rk.T)
         tmp = np.empty((batch, units), seq.dtype)
-        with single_threaded_blas():  # small per-step GEMMs
-            # In blocks of steps, last first, so each block's derivatives are still in
-            # cache when its steps read them.
-            for t0, t1 in _blocks_last_first(steps, gates[0].nbytes):
+        rec = [(h_all[:-1], seq.rmask, rk, slice(None))] if n[4] else None
+        grads = _BlockGrads(seq, dgates, n[0], n[3], rec, has_bias and n[5])
+        with single_threaded_blas(), Pipeline() as behind:
+            # In blocks of steps, last first: each block's derivatives are still in cache
+            # when its steps read them, and its weight and input gradients are computed
+            # on another thread while the loop goes on with the earlier blocks.
+            for t0, t1 in reversed(_blocks(steps, gates[0].nbytes)):
                 deriv, p_c, f_keep = local_derivatives(t0, t1)
                 for t in range(t1 - 1, t0 - 1, -1):
                     k = t - t0
@@ -730,9 +844,9 @@ def lstm(
                     if seq.mask is not None and seq.partial[t]:
                         back += dh * seq.hold[t]
                     dh = back
-        drk = seq.unorder(_rec_weight_grad(h_all[:-1], rk, seq.rmask, dgates)) if n[4] else None
-        dbias = seq.unorder(_step_sums(dgates)) if has_bias and n[5] else None
-        return _gradients(seq, n, dgates, [dh, dc], drk, dbias)
+                behind.submit(grads.block, t0, t1)
+            dx, dk, drk, dbias, _ = grads.total(behind.results())
+        return _gradients(n, dx, [dh, dc], *(seq.unorder(g) for g in (dk, drk, dbias)))
 
     return _finish(
         seq,
@@ -873,75 +987,85 @@ def _gru_reset_after(
         folded = b[0].copy()
         folded[:s2] += b[1, :s2]
     scale = _negated_gates(units, seq.dtype) if fast else None
-    gates = seq.project(folded, scale)
     rk_fwd = rk if scale is None else rk * scale
-    pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
     hh_all = np.empty((steps, batch, units), seq.dtype)
     diff = np.empty((steps, batch, units), seq.dtype)  # h_prev - candidate: dh/dz
     rec = np.empty((batch, 3 * units), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    with np.errstate(over="ignore"), single_threaded_blas():  # see _sigmoid_of_negated
-        for t in range(steps):
-            a = gates[t]
-            _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
-            zr = a[:, :s2]
-            zr += rec[:, :s2]
-            _activate_gates(zr, None if pre is None else pre[t, :, :s2], fast, ract)
-            if b is not None:
-                np.add(rec[:, s2:], b[1, s2:], out=hh_all[t])
-            else:
-                hh_all[t] = rec[:, s2:]
-            hc = a[:, s2:]
-            np.multiply(a[:, units:s2], hh_all[t], out=tmp)
-            hc += tmp
-            if pre is not None:
-                pre[t, :, s2:] = hc
-            act.apply(hc, hc)
-            np.subtract(h_all[t], hc, out=diff[t])
-            np.multiply(diff[t], a[:, :units], out=tmp)
-            np.add(hc, tmp, out=h_all[t + 1])
-            seq.hold_rows(t, h_all[t + 1], h_all[t])
+    # See _sigmoid_of_negated, single_threaded_blas and Pipeline.
+    with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
+        gates, blocks = seq.project_ahead(ahead, folded, scale)
+        pre = np.empty_like(gates) if keep_pre else None
+        for block, (t0, t1) in enumerate(blocks):
+            ahead.result(block)
+            for t in range(t0, t1):
+                a = gates[t]
+                _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
+                zr = a[:, :s2]
+                zr += rec[:, :s2]
+                _activate_gates(zr, None if pre is None else pre[t, :, :s2], fast, ract)
+                if b is not None:
+                    np.add(rec[:, s2:], b[1, s2:], out=hh_all[t])
+                else:
+                    hh_all[t] = rec[:, s2:]
+                hc = a[:, s2:]
+                np.multiply(a[:, units:s2], hh_all[t], out=tmp)
+                hc += tmp
+                if pre is not None:
+                    pre[t, :, s2:] = hc
+                act.apply(hc, hc)
+                np.subtract(h_all[t], hc, out=diff[t])
+                np.multiply(diff[t], a[:, :units], out=tmp)
+                np.add(hc, tmp, out=h_all[t + 1])
+                seq.hold_rows(t, h_all[t + 1], h_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
     ) -> tuple[Any, ...]:
         (dh,) = _state_grads(dstates, (batch, units), seq.dtype)
         z, rg = gates[..., :units], gates[..., units:s2]
-        deriv = _gru_derivative(act, ract, gates, pre, units, fast)
-        if seq.mask is not None:
-            deriv *= seq.maskf
         z_keep = z if seq.mask is None else np.where(seq.hold, 1, z)
-        d3 = deriv.reshape(steps, batch, 3, units)
         # Recurrent side: [dz, dr, d(h R_h + b_rh)]; the input side differs in the last block.
-        drec = np.empty((steps, batch, 3 * units), seq.dtype)
+        drec = scratch("gru_drec", (steps, batch, 3 * units), seq.dtype)  # see _WORK
         d4 = drec.reshape(steps, batch, 3, units)
         d_cand = np.empty((steps, batch, units), seq.dtype)
         rt = np.ascontiguousarray(rk.T)
         dense = outputs[0]
-        with single_threaded_blas():  # small per-step GEMMs
-            for t in range(steps - 1, -1, -1):
-                if dense or t == steps - 1:
-                    dh += dys[t]
-                np.multiply(dh, z_keep[t], out=tmp)
-                dc = d_cand[t]
-                np.subtract(dh, tmp, out=dc)
-                dc *= d3[t, :, 2]
-                np.multiply(dh, diff[t], out=d4[t, :, 0])
-                np.multiply(dc, hh_all[t], out=d4[t, :, 1])
-                d4[t, :, :2] *= d3[t, :, :2]
-                np.multiply(dc, rg[t], out=d4[t, :, 2])
-                back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
-                back += tmp
-                dh = back
-        drk = _rec_weight_grad(h_all[:-1], rk, seq.rmask, drec) if n[3] else None
         need_bias = b is not None and n[4]
-        d_rec_bias = _step_sums(drec) if need_bias else None
-        # The input side sees the candidate's preactivation gradient, not r times it.
-        drec[..., s2:] = d_cand
-        dbias = np.stack([_step_sums(drec), d_rec_bias]) if need_bias else None
-        return _gradients(seq, n, drec, [dh], drk, dbias)
+
+        def to_input(t0: int, t1: int) -> None:
+            # The input side sees the candidate's preactivation gradient, not r times it.
+            drec[t0:t1, :, s2:] = d_cand[t0:t1]
+
+        rec = [(h_all[:-1], seq.rmask, rk, slice(None))] if n[3] else None
+        grads = _BlockGrads(seq, drec, n[0], n[2], rec, need_bias, need_bias, to_input)
+        with single_threaded_blas(), Pipeline() as behind:  # see LSTM's backward
+            for t0, t1 in reversed(_blocks(steps, gates[0].nbytes)):
+                block_pre = None if pre is None else pre[t0:t1]
+                deriv = _gru_derivative(act, ract, gates[t0:t1], block_pre, units, fast)
+                if seq.mask is not None:
+                    deriv *= seq.maskf[t0:t1]
+                d3 = deriv.reshape(t1 - t0, batch, 3, units)
+                for t in range(t1 - 1, t0 - 1, -1):
+                    if dense or t == steps - 1:
+                        dh += dys[t]
+                    np.multiply(dh, z_keep[t], out=tmp)
+                    dc = d_cand[t]
+                    np.subtract(dh, tmp, out=dc)
+                    dc *= d3[t - t0, :, 2]
+                    np.multiply(dh, diff[t], out=d4[t, :, 0])
+                    np.multiply(dc, hh_all[t], out=d4[t, :, 1])
+                    d4[t, :, :2] *= d3[t - t0, :, :2]
+                    np.multiply(dc, rg[t], out=d4[t, :, 2])
+                    back = _rec_backward(drec[t], h_all[t], rk, rt, seq.rmask)
+                    back += tmp
+                    dh = back
+                behind.submit(grads.block, t0, t1)
+            dx, dk, drk, dbias, d_rec_bias = grads.total(behind.results())
+        dbias = np.stack([dbias, d_rec_bias]) if need_bias else None
+        return _gradients(n, dx, [dh], dk, drk, dbias)
 
     return _finish(seq, h_all[1:], [h_all[-1]], parents, backward, *outputs)
 
@@ -963,36 +1087,40 @@ def _gru_reset_before(
     m_zr = None if seq.rmask is None else seq.rmask[: min(2, len(seq.rmask))]
     m_h = None if seq.rmask is None else seq.rmask[-1]
     keep_pre = act.needs_preactivation or ract.needs_preactivation
-    gates = seq.project(b, _negated_gates(units, seq.dtype) if fast else None)
     rk_zr_fwd = np.ascontiguousarray(rk_zr)
     if fast:
         rk_zr_fwd *= -1
-    pre = np.empty_like(gates) if keep_pre else None
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
     rh_all = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, s2), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    with np.errstate(over="ignore"), single_threaded_blas():  # see _sigmoid_of_negated
-        for t in range(steps):
-            a = gates[t]
-            _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
-            zr = a[:, :s2]
-            zr += rec
-            _activate_gates(zr, None if pre is None else pre[t, :, :s2], fast, ract)
-            np.multiply(a[:, units:s2], h_all[t], out=rh_all[t])
-            if m_h is not None:
-                rh_all[t] *= m_h
-            hc = a[:, s2:]
-            np.matmul(rh_all[t], rk_h, out=tmp)
-            hc += tmp
-            if pre is not None:
-                pre[t, :, s2:] = hc
-            act.apply(hc, hc)
-            np.subtract(h_all[t], hc, out=tmp)
-            tmp *= a[:, :units]
-            np.add(hc, tmp, out=h_all[t + 1])
-            seq.hold_rows(t, h_all[t + 1], h_all[t])
+    # See _sigmoid_of_negated, single_threaded_blas and Pipeline.
+    with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
+        scale = _negated_gates(units, seq.dtype) if fast else None
+        gates, blocks = seq.project_ahead(ahead, b, scale)
+        pre = np.empty_like(gates) if keep_pre else None
+        for block, (t0, t1) in enumerate(blocks):
+            ahead.result(block)
+            for t in range(t0, t1):
+                a = gates[t]
+                _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
+                zr = a[:, :s2]
+                zr += rec
+                _activate_gates(zr, None if pre is None else pre[t, :, :s2], fast, ract)
+                np.multiply(a[:, units:s2], h_all[t], out=rh_all[t])
+                if m_h is not None:
+                    rh_all[t] *= m_h
+                hc = a[:, s2:]
+                np.matmul(rh_all[t], rk_h, out=tmp)
+                hc += tmp
+                if pre is not None:
+                    pre[t, :, s2:] = hc
+                act.apply(hc, hc)
+                np.subtract(h_all[t], hc, out=tmp)
+                tmp *= a[:, :units]
+                np.add(hc, tmp, out=h_all[t + 1])
+                seq.hold_rows(t, h_all[t + 1], h_all[t])
 
     def backward(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
@@ -1013,30 +1141,31 @@ def _gru_reset_before(
             p_h *= seq.maskf
             p_z *= seq.maskf
         z_keep = z if seq.mask is None else np.where(seq.hold, 1, z)
-        dgates = np.empty((steps, batch, 3 * units), seq.dtype)
+        dgates = scratch("gru_dgates", (steps, batch, 3 * units), seq.dtype)  # see _WORK
         rt_zr = np.ascontiguousarray(rk_zr.T)
         rt_h = np.ascontiguousarray(rk_h.T)
         drh = np.empty((batch, units), seq.dtype)
-        with single_threaded_blas():  # small per-step GEMMs
-            for t in range(steps - 1, -1, -1):
-                dh += dys[t]
-                da = dgates[t]
-                np.multiply(dh, p_h[t], out=da[:, s2:])
-                np.matmul(da[:, s2:], rt_h, out=drh)
-                np.multiply(drh, h_r[t], out=da[:, units:s2])
-                np.multiply(dh, p_z[t], out=da[:, :units])
-                back = _rec_backward(da[:, :s2], h_all[t], rk_zr, rt_zr, m_zr)
-                np.multiply(drh, r_back[t], out=tmp)
-                back += tmp
-                np.multiply(dh, z_keep[t], out=tmp)
-                back += tmp
-                dh = back
-        drk = None
+        rec = None
         if n[3]:
-            drk = np.empty_like(rk)
-            drk[:, :s2] = _rec_weight_grad(h_all[:-1], rk_zr, m_zr, dgates[..., :s2])
-            drk[:, s2:] = _rec_weight_grad(rh_all, rk_h, None, dgates[..., s2:])
-        dbias = _step_sums(dgates) if b is not None and n[4] else None
-        return _gradients(seq, n, dgates, [dh], drk, dbias)
+            rec = [(h_all[:-1], m_zr, rk_zr, slice(0, s2)), (rh_all, None, rk_h, slice(s2, None))]
+        grads = _BlockGrads(seq, dgates, n[0], n[2], rec, b is not None and n[4])
+        with single_threaded_blas(), Pipeline() as behind:  # see LSTM's backward
+            for t0, t1 in reversed(_blocks(steps, dgates[0].nbytes)):
+                for t in range(t1 - 1, t0 - 1, -1):
+                    dh += dys[t]
+                    da = dgates[t]
+                    np.multiply(dh, p_h[t], out=da[:, s2:])
+                    np.matmul(da[:, s2:], rt_h, out=drh)
+                    np.multiply(drh, h_r[t], out=da[:, units:s2])
+                    np.multiply(dh, p_z[t], out=da[:, :units])
+                    back = _rec_backward(da[:, :s2], h_all[t], rk_zr, rt_zr, m_zr)
+                    np.multiply(drh, r_back[t], out=tmp)
+                    back += tmp
+                    np.multiply(dh, z_keep[t], out=tmp)
+                    back += tmp
+                    dh = back
+                behind.submit(grads.block, t0, t1)
+            dx, dk, drk, dbias, _ = grads.total(behind.results())
+        return _gradients(n, dx, [dh], dk, drk, dbias)
 
     return _finish(seq, h_all[1:], [h_all[-1]], parents, backward, *outputs)

@@ -8,7 +8,9 @@ compare against the same work outside any scope.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -56,6 +58,63 @@ def test_scope_is_a_no_op_with_one_thread(forced_split):
     with batch_parallel.parallel_scope():
         assert not batch_parallel.in_parallel_scope()
         assert blas_threads() == before
+
+
+def test_split_threads_first_asked_while_blas_is_held_counts_blas_own_threads(monkeypatch):
+    # A recurrent layer's loop holds BLAS at one thread and then asks for the
+    # engine's threads (Pipeline): the default must still follow BLAS's own setting,
+    # not the temporary one, or every later parallel_scope and Pipeline runs inline.
+    before = blas_threads()
+    if not before or max(before) < 2:
+        pytest.skip("needs a BLAS with at least two threads to tell the settings apart")
+    expected = max(1, min(4, max(before), os.cpu_count() or 1))
+    monkeypatch.setattr(batch_parallel, "_split_threads", None)
+    with batch_parallel.single_threaded_blas():
+        assert set(blas_threads()) == {1}
+        assert batch_parallel.split_threads() == expected
+    assert blas_threads() == before
+    monkeypatch.setattr(batch_parallel, "_split_threads", None)
+    assert batch_parallel.split_threads() == expected
+
+
+def test_pipeline_runs_calls_in_order_on_a_thread_or_inline(forced_split):
+    calls = []
+
+    def work(i: int) -> tuple[int, str]:
+        calls.append(i)
+        return i * i, threading.current_thread().name
+
+    started = {1: threading.Event(), 2: threading.Event()}
+
+    def slow(i: int) -> tuple[int, str]:
+        started[i].set()
+        time.sleep(0.05)
+        return work(i)
+
+    with batch_parallel.Pipeline() as pipeline:
+        pipeline.submit(work, 0)
+        assert pipeline.result(0) == (0, pipeline.result(0)[1])
+        assert pipeline.result(0)[1].startswith("engine-split")
+        # Two threads busy with slow calls; results() runs the calls still queued here.
+        pipeline.submit(slow, 1)
+        pipeline.submit(slow, 2)
+        for i in range(3, 6):
+            pipeline.submit(work, i)
+        assert started[1].wait(5) and started[2].wait(5)
+        results = pipeline.results()
+    assert [r for r, _ in results] == [0, 1, 4, 9, 16, 25]
+    assert sorted(calls) == [0, 1, 2, 3, 4, 5]
+    names = [name for _, name in results]
+    assert names[1].startswith("engine-split") and names[2].startswith("engine-split")
+    assert threading.current_thread().name in names[3:]
+    batch_parallel.set_split_threads(1)
+    with batch_parallel.Pipeline() as pipeline:
+        pipeline.submit(work, 3)
+        assert calls[-1] == 3  # ran in submit
+    assert pipeline.results() == [(9, threading.current_thread().name)]
+    with pytest.raises(ValueError), batch_parallel.Pipeline() as pipeline:
+        pipeline.submit(int, "not a number")
+        pipeline.results()
 
 
 def test_split_work_splits_only_inside_the_scope(forced_split, monkeypatch):

@@ -271,44 +271,83 @@ def test_fused_op_is_one_tape_entry():
     assert all(g is not None and g.dtype == np.float32 for g in grads)
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"return_sequences": True},
-        {"return_sequences": True, "go_backwards": True, "mask": True},
-        {"return_state": True, "mask": True, "dropout": 0.3, "recurrent_dropout": 0.3},
-        {
-            "return_sequences": True,
-            "activation": "softsign",
-            "recurrent_activation": "hard_sigmoid",
-        },
-    ],
-)
-def test_lstm_backward_in_blocks_of_steps_gives_the_same_gradients(options, monkeypatch):
-    # The LSTM's backward pass works in blocks of steps (last first) so that each
-    # block's derivatives stay in cache; any block size must give the same numbers.
+# One step's preactivations in block_gradients: batch 3, gates * 5 units, float32.
+STEP_BYTES = {
+    "simple": 3 * 5 * 4,
+    "lstm": 3 * 20 * 4,
+    "gru_after": 3 * 15 * 4,
+    "gru_before": 3 * 15 * 4,
+}
+BLOCK_OPTIONS = [
+    {"return_sequences": True},
+    {"return_sequences": True, "go_backwards": True, "mask": True},
+    {"return_state": True, "mask": True, "dropout": 0.3, "recurrent_dropout": 0.3},
+    {"return_sequences": True, "activation": "softsign", "recurrent_activation": "hard_sigmoid"},
+]
+
+
+def block_gradients(kind, options, monkeypatch, block_bytes, threads=2):
+    """Outputs and gradients of a 7-step layer whose ops work in blocks of `block_bytes`."""
+    from engine.ops import batch_parallel
     from engine.ops import rnn as rnn_ops
 
     options = dict(options)
     mask = padded_mask(3, 7) if options.pop("mask", False) else None
-    x = Tensor(data(3, 7, 4))
-    layer = layers.LSTM(5, seed=3, **options)
+    if kind == "simple":
+        options.pop("recurrent_activation", None)
+    monkeypatch.setattr(rnn_ops, "_BLOCK_BYTES", block_bytes)
+    batch_parallel.set_split_threads(threads)
+    x = Tensor(np.random.default_rng(1).normal(size=(3, 7, 4)).astype("float32"))
+    layer = make(kind, units=5, seed=3, **options)
     layer(x)
+    layer.set_weights([np.random.default_rng(2).normal(size=w.shape) for w in layer.get_weights()])
+    layer.cell.seed_generator = SeedGenerator(4)
+    with GradientTape() as tape:
+        tape.watch(x)
+        out = flat_outputs(layer(x, mask=mask, training=True))
+        total = ops.sum(ops.square(out))
+    grads = tape.gradient(total, [x, *layer.trainable_weights])
+    return [out.numpy(), *(np.asarray(g) for g in grads)]
 
-    def gradients(block_bytes):
-        monkeypatch.setattr(rnn_ops, "_BLOCK_BYTES", block_bytes)
-        layer.cell.seed_generator = SeedGenerator(4)
-        with GradientTape() as tape:
-            tape.watch(x)
-            total = ops.sum(ops.square(flat_outputs(layer(x, mask=mask, training=True))))
-        return [g.numpy() if isinstance(g, Tensor) else g for g in
-                tape.gradient(total, [x, *layer.trainable_weights])]  # fmt: skip
 
-    whole = gradients(1 << 30)
-    step_bytes = 3 * 4 * 5 * 4  # batch * gates * units * float32
-    for steps_per_block in (1, 2, 3):
-        for a, b in zip(gradients(steps_per_block * step_bytes), whole):
-            np.testing.assert_array_equal(a, b)
+@pytest.fixture
+def restore_split_threads():
+    from engine.ops import batch_parallel
+
+    before = batch_parallel.split_threads()
+    yield
+    batch_parallel.set_split_threads(before)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", BLOCK_OPTIONS)
+def test_blocks_of_steps_give_the_same_results(kind, options, monkeypatch, restore_split_threads):
+    # The ops project the inputs, and sum the weight gradients, a block of steps at a
+    # time (on another thread beside the loop over steps). Outputs, input gradients and
+    # everything the loops compute are the same for any block size; the weight
+    # gradients are sums over blocks, equal up to rounding.
+    step_bytes = STEP_BYTES[kind]
+    whole = block_gradients(kind, options, monkeypatch, 1 << 30)
+    for size in (1, 2, 3):
+        got = block_gradients(kind, options, monkeypatch, size * step_bytes)
+        np.testing.assert_array_equal(got[0], whole[0])
+        np.testing.assert_array_equal(got[1], whole[1])
+        for a, b in zip(got[2:], whole[2:]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", BLOCK_OPTIONS)
+def test_blocks_give_identical_results_with_and_without_a_thread(
+    kind, options, monkeypatch, restore_split_threads
+):
+    # Pipeline runs the blocks on an engine thread, or inline with one thread: the
+    # numbers must not depend on which.
+    step_bytes = STEP_BYTES[kind]
+    threaded = block_gradients(kind, options, monkeypatch, 2 * step_bytes, threads=2)
+    inline = block_gradients(kind, options, monkeypatch, 2 * step_bytes, threads=1)
+    for a, b in zip(threaded, inline):
+        np.testing.assert_array_equal(a, b)
 
 
 # Masks --------------------------------------------------------------------------------------
