@@ -1,12 +1,14 @@
 """Fused recurrent ops: a whole SimpleRNN, LSTM or GRU sequence as one tape entry.
 
-Each op projects the inputs of every timestep with one GEMM, then runs the
-recurrence with one small GEMM and a few in-place elementwise calls per step.
-Backpropagation through time is written by hand: the local derivatives of all
-gates are computed for every step at once (contiguous passes) before the
-backward loop, each backward step is one GEMM and a few multiplies on arrays
-that stay in cache, and the weight and input gradients are single GEMMs over
-the stacked per-step values.
+Each op runs the recurrence with one small GEMM and a few in-place elementwise
+calls per step, on one core with BLAS at one thread. The inputs' projection is
+computed in blocks of steps on the engine's other threads (`Pipeline`) while
+the loop works through the earlier blocks. Backpropagation through time is
+written by hand, in blocks of steps from the last: the gates' local
+derivatives of a block are computed in contiguous passes just before its
+steps, each backward step is one GEMM and a few multiplies on arrays that stay
+in cache, and once a block is done its input and weight gradients are GEMMs
+over its stacked steps, again on the other threads while the loop goes on.
 
 Semantics are Keras 3's (`keras.src.backend.numpy.rnn` and the cells):
 - `mask` `(batch, timesteps)`: at a masked step every state keeps its value
