@@ -278,13 +278,14 @@ def _fan_out(pool: ThreadPoolExecutor, calls: list[Callable[[], T]]) -> list[T]:
 def _split_pool_and_parts(batch: int) -> tuple[ThreadPoolExecutor | None, int]:
     """The split pool (created on first use) and how many parts to cut a batch into."""
     global _split_pool
-    parts = min(split_threads(), batch)
+    threads = split_threads()  # not under _lock, which split_threads takes
+    parts = min(threads, batch)
     if parts <= 1 or getattr(_local, "worker", False):
         return None, 1
     with _lock:
         if _split_pool is None:
             _split_pool = ThreadPoolExecutor(
-                split_threads() - 1, thread_name_prefix="engine-split", initializer=_mark_worker
+                threads - 1, thread_name_prefix="engine-split", initializer=_mark_worker
             )
         return _split_pool, parts
 

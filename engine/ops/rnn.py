@@ -28,7 +28,7 @@ one sigmoid pass covers all gates (the candidate's `tanh(x) = 2 sigmoid(2x) - 1`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -286,25 +286,37 @@ class _Sequence:
         ahead: Pipeline,
         bias: np.ndarray | None,
         scale: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    ) -> tuple[np.ndarray, Iterator[tuple[int, int]]]:
         """The input contribution to every step's preactivations, `(T, B, gates * units)`,
-        projected a block of steps at a time on `ahead`'s thread.
+        projected a block of steps at a time on `ahead`'s threads.
 
-        Returns the array and its blocks of steps in order; block `k`'s rows are
-        written once `ahead.result(k)` returns, so the loop over timesteps can
-        start on the first block while the others are projected. With `scale`, a
-        per-column vector of powers of two (such as -1 and -2), the result is
-        that contribution times `scale`, exactly: the kernel and bias are scaled
-        instead of the much larger result.
+        Returns the array and an iterator over its blocks of steps, in order, that
+        yields each block once its rows are written: the first is projected here
+        (no waiting for a thread to wake), the others beside the loop over the
+        earlier ones. With `scale`, a per-column vector of powers of two (such as
+        -1 and -2), the result is that contribution times `scale`, exactly: the
+        kernel and bias are scaled instead of the much larger result.
         """
         kernel = self.kernel if scale is None else self.kernel * scale
         if bias is not None and scale is not None:
             bias = bias * scale
         out = np.empty((self.steps, self.batch, kernel.shape[1]), np.result_type(self.xt, kernel))
         blocks = _blocks(self.steps, out[0].nbytes)
-        for t0, t1 in blocks:
-            ahead.submit(_grouped_matmul, self.xt[t0:t1], kernel, self.dmask, bias, out[t0:t1])
-        return out, blocks
+
+        def project(t0: int, t1: int) -> None:
+            _grouped_matmul(self.xt[t0:t1], kernel, self.dmask, bias, out[t0:t1])
+
+        for block in blocks[1:]:
+            ahead.submit(project, *block)
+
+        def ready() -> Iterator[tuple[int, int]]:
+            project(*blocks[0])
+            yield blocks[0]
+            for k, block in enumerate(blocks[1:]):
+                ahead.result(k)
+                yield block
+
+        return out, ready()
 
     def masked_out(self, value: np.ndarray) -> np.ndarray:
         """`value` (T, B, n) with masked steps zeroed."""
@@ -631,8 +643,7 @@ def simple_rnn(
     keep_pre = act.needs_preactivation
     with single_threaded_blas(), Pipeline() as ahead:  # see both
         pre, blocks = seq.project_ahead(ahead, _as_float(bias, seq.dtype) if has_bias else None)
-        for block, (t0, t1) in enumerate(blocks):
-            ahead.result(block)
+        for t0, t1 in blocks:
             for t in range(t0, t1):
                 h = h_all[t + 1]
                 _rec_forward(h_all[t], r, seq.rmask, h)
@@ -761,8 +772,7 @@ def lstm(
         b = _as_float(bias, seq.dtype)[order] if has_bias else None
         gates, blocks = seq.project_ahead(ahead, b, scale)
         pre = np.empty_like(gates) if keep_pre else None
-        for block, (t0, t1) in enumerate(blocks):
-            ahead.result(block)
+        for t0, t1 in blocks:
             for t in range(t0, t1):
                 a = gates[t]
                 _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
@@ -1000,8 +1010,7 @@ def _gru_reset_after(
     with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
         gates, blocks = seq.project_ahead(ahead, folded, scale)
         pre = np.empty_like(gates) if keep_pre else None
-        for block, (t0, t1) in enumerate(blocks):
-            ahead.result(block)
+        for t0, t1 in blocks:
             for t in range(t0, t1):
                 a = gates[t]
                 _rec_forward(h_all[t], rk_fwd, seq.rmask, rec)
@@ -1102,8 +1111,7 @@ def _gru_reset_before(
         scale = _negated_gates(units, seq.dtype) if fast else None
         gates, blocks = seq.project_ahead(ahead, b, scale)
         pre = np.empty_like(gates) if keep_pre else None
-        for block, (t0, t1) in enumerate(blocks):
-            ahead.result(block)
+        for t0, t1 in blocks:
             for t in range(t0, t1):
                 a = gates[t]
                 _rec_forward(h_all[t], rk_zr_fwd, m_zr, rec)
