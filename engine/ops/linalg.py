@@ -10,9 +10,6 @@ from engine.backend.tensor import Tensor
 from engine.ops.batch_parallel import scratch, split_work
 from engine.ops.core import as_array, record
 
-# Output per GEMM block when a bias or relu follows (half an L2 cache here).
-_EPILOGUE_BYTES = 1 << 20
-
 
 def column_sums(a: np.ndarray) -> np.ndarray:
     """`a.sum(axis=-2)` as a GEMV (one per matrix of a stack): NumPy reduces that axis
@@ -31,23 +28,17 @@ def matmul_rows(
 
     Each thread multiplies its rows and adds the bias and relu while they are in
     cache; outside the scope (or for small products) it is one call, which BLAS
-    threads itself. With a bias or relu the rows go in blocks of about
-    `_EPILOGUE_BYTES` of output, so that the bias and relu passes read them from
-    cache, not memory. `out`, if given, is a C-contiguous `(rows, units)` array to write.
+    threads itself. `out`, if given, is a C-contiguous `(rows, units)` array to write.
     """
     if out is None:
         out = np.empty((len(a2), w.shape[-1]), np.result_type(a2, w))
-    epilogue = bias is not None or relu
-    block = max(64, _EPILOGUE_BYTES // max(1, out.itemsize * out.shape[-1]))
 
     def rows(r0: int, r1: int) -> None:
-        for b0 in range(r0, r1, block if epilogue else max(1, r1 - r0)):
-            b1 = min(r1, b0 + block) if epilogue else r1
-            o = np.matmul(a2[b0:b1], w, out=out[b0:b1])
-            if bias is not None:
-                o += bias
-            if relu:
-                np.maximum(o, 0, out=o)
+        o = np.matmul(a2[r0:r1], w, out=out[r0:r1])
+        if bias is not None:
+            o += bias
+        if relu:
+            np.maximum(o, 0, out=o)
 
     split_work(rows, len(a2), 2.0 * a2.size * w.shape[-1])
     return out
