@@ -335,6 +335,13 @@ class _Sequence:
         if self.mask is not None and self.partial[t]:
             np.copyto(new, old, where=self.hold[t])
 
+    def held_back(self, t: int, back: np.ndarray, dh: np.ndarray) -> np.ndarray:
+        """The state gradient before step `t`: `back`, plus, at a partly masked step,
+        the masked rows' `dh` (their state was held, so its gradient passes through)."""
+        if self.mask is not None and self.partial[t]:
+            back += dh * self.hold[t]
+        return back
+
 
 def _pack(
     values: Sequence[np.ndarray],
@@ -668,9 +675,7 @@ def simple_rnn(
                     dh += dys[t]
                     np.multiply(dh, deriv[t], out=dpre[t])
                     back = _rec_backward(dpre[t], h_all[t], r, rt, seq.rmask)
-                    if seq.mask is not None and seq.partial[t]:
-                        back += dh * seq.hold[t]
-                    dh = back
+                    dh = seq.held_back(t, back, dh)
                 behind.submit(grads.block, t0, t1)
             dx, dk, drk, dbias, _ = grads.total(behind.results())
         return _gradients(n, dx, [dh], dk, drk, dbias)
@@ -853,9 +858,7 @@ def lstm(
                     dgates[t] *= deriv[k]
                     dc *= f_keep[k]
                     back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
-                    if seq.mask is not None and seq.partial[t]:
-                        back += dh * seq.hold[t]
-                    dh = back
+                    dh = seq.held_back(t, back, dh)
                 behind.submit(grads.block, t0, t1)
             dx, dk, drk, dbias, _ = grads.total(behind.results())
         return _gradients(n, dx, [dh, dc], *(seq.unorder(g) for g in (dk, drk, dbias)))

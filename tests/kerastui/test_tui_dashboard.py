@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from kerastui.tui.screens.dashboard import DashboardScreen
 from kerastui.tui.widgets import LivePanel
 from tests.experiments.spec_helpers import mlp_raw
 from tests.kerastui.tui_helpers import (
-    HoldAtEpoch,
+    HeldRun,
     notifications,
     synchronous,
     table_statuses,
@@ -64,14 +63,9 @@ async def test_status_changes_appear_on_refresh_ticks_and_curve_grows(store: Sto
         await wait_for(pilot, lambda: table_statuses(table).get(run_id) == "queued")
         panel = app.screen.query_one(LivePanel)
         assert panel.run_id == run_id
-        hold = HoldAtEpoch(3)
-        thread = threading.Thread(
-            target=execute_run, args=(run_id, store), kwargs={"callbacks": [hold]}
-        )
-        thread.start()
-        try:
+        with HeldRun(run_id, store, 3) as held:
             # Held after three recorded epochs: the table says running, the curve has 3 points.
-            await wait_for(pilot, hold.reached.is_set, timeout=60)
+            await wait_for(pilot, held.reached.is_set, timeout=60)
             await wait_for(
                 pilot,
                 lambda: (
@@ -79,10 +73,8 @@ async def test_status_changes_appear_on_refresh_ticks_and_curve_grows(store: Sto
                 ),
                 timeout=30,
             )
-        finally:
-            hold.release.set()
         await wait_for(pilot, lambda: table_statuses(table)[run_id] == "completed", timeout=60)
-        thread.join()
+        held.join()
         # The rest of the curve arrives on later ticks.
         await wait_for(pilot, lambda: len(panel.curve("loss")) == 6)
         assert len(panel.curve("val_loss")) == 6

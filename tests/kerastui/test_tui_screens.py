@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from kerastui.tui.screens.launch import LaunchScreen
 from kerastui.tui.widgets import LineChart, LivePanel
 from tests.experiments.spec_helpers import mlp_raw
 from tests.kerastui.tui_helpers import (
-    HoldAtEpoch,
+    HeldRun,
     notifications,
     store_from,
     synchronous,
@@ -244,14 +243,9 @@ async def test_detail_of_a_training_run_reads_only_new_rows_and_charts_layer_nor
         screen = await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen)
         await wait_for(pilot, lambda: screen.run is not None)
         grads = screen.query_one("#detail-grad-norms", LineChart)
-        hold = HoldAtEpoch(2)
-        thread = threading.Thread(
-            target=execute_run, args=(run_id, store), kwargs={"callbacks": [hold]}
-        )
-        thread.start()
-        try:
+        with HeldRun(run_id, store, 2) as held:
             # Held after two epochs: the screen polled its way to two points per curve.
-            await wait_for(pilot, hold.reached.is_set, timeout=60)
+            await wait_for(pilot, held.reached.is_set, timeout=60)
             await wait_for(
                 pilot,
                 lambda: (
@@ -262,14 +256,12 @@ async def test_detail_of_a_training_run_reads_only_new_rows_and_charts_layer_nor
                 ),
                 timeout=30,
             )
-        finally:
-            hold.release.set()
         await wait_for(
             pilot,
             lambda: screen.run.status == "completed" and len(screen.curve("val_loss")) == 4,
             timeout=60,
         )
-        thread.join()
+        held.join()
         await wait_for(pilot, lambda: len(grads.series[0].values) == 4)
         history = store.metric_history(run_id)
         assert screen.curve("loss") == [p.value for p in history["loss"]]
@@ -341,13 +333,8 @@ async def test_a_run_launched_from_the_form_is_watched_until_it_completes(store:
         panel = app.screen.query_one(LivePanel)
         await wait_for(pilot, lambda: panel.run_id == run_id)
         # The test plays the worker that the launch asked for.
-        hold = HoldAtEpoch(1)
-        thread = threading.Thread(
-            target=execute_run, args=(run_id, store), kwargs={"callbacks": [hold]}
-        )
-        thread.start()
-        try:
-            await wait_for(pilot, hold.reached.is_set, timeout=60)
+        with HeldRun(run_id, store, 1) as held:
+            await wait_for(pilot, held.reached.is_set, timeout=60)
             await wait_for(
                 pilot,
                 lambda: (
@@ -355,9 +342,7 @@ async def test_a_run_launched_from_the_form_is_watched_until_it_completes(store:
                 ),
                 timeout=30,
             )
-        finally:
-            hold.release.set()
         await wait_for(pilot, lambda: table_statuses(table)[run_id] == "completed", timeout=60)
-        thread.join()
+        held.join()
         await wait_for(pilot, lambda: len(panel.curve("loss")) == 3)
         assert table.get_row(str(run_id))[4] == "3/3"

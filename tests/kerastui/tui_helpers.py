@@ -55,6 +55,32 @@ class HoldAtEpoch(Callback):
             self.release.wait(timeout=60)
 
 
+class HeldRun:
+    """Runs one queued run on a thread, as the worker would, held at the start of an epoch.
+
+    `with HeldRun(run_id, store, epoch) as hold:` starts it and waits inside the
+    block as the test likes (`hold.reached` is set once training is held);
+    leaving the block releases it, and `join()` waits for the run to end.
+    """
+
+    def __init__(self, run_id: int, store: Store, epoch: int) -> None:
+        self.hold = HoldAtEpoch(epoch)
+        self.reached = self.hold.reached
+        self.thread = threading.Thread(
+            target=execute_run, args=(run_id, store), kwargs={"callbacks": [self.hold]}
+        )
+
+    def __enter__(self) -> HeldRun:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.hold.release.set()
+
+    def join(self) -> None:
+        self.thread.join()
+
+
 def table_statuses(table: DataTable) -> dict[int, str]:
     """`{run id: status}` as the dashboard table shows it."""
     statuses = {}
