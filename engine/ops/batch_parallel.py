@@ -382,13 +382,20 @@ class Pipeline:
     A recurrent layer's loop over timesteps is one thread's work; its big GEMMs
     (the input projection ahead of the loop, the input and weight gradients
     behind it) can run beside it, a block of steps at a time, on the cores the
-    loop leaves idle. `submit` queues a call (calls start in order and may run
-    at the same time, so each writes only its own outputs), `result(i)` waits
-    for the i-th call's result and `results()` for all of them, in order.
-    Without a thread to spare (`split_threads() == 1`, or inside a pool
-    thread) each call runs at once, in `submit`, so results never depend on
-    threading. Leaving the `with` block waits for every call, so none outlives
-    the arrays it writes.
+    loop leaves idle. Use it as a context manager. `submit` queues a call
+    (calls start in order and may run at the same time, so each writes only
+    its own outputs); `result(i)` returns the i-th call's result and
+    `results()` all of them, in order. Whenever the caller asks for a result
+    whose call no thread has started yet, it runs that call itself rather than
+    wait (for `results()`, every such call, the last first: the threads take
+    them from the front). Without a thread to spare (`split_threads() == 1`,
+    or inside a pool thread) each call runs at once, in `submit`.
+
+    Inside the block this thread's work does not fan out (`split_work` and
+    `map_chunks` run inline, as in a pool thread, even in a `parallel_scope`):
+    the pool is busy with the pipeline's calls, and a call must compute the
+    same numbers on whichever thread runs it. Leaving the block waits for every
+    call, so none outlives the arrays it writes.
 
     Example:
         >>> with Pipeline() as ahead:
@@ -403,6 +410,7 @@ class Pipeline:
         self._pool, _ = _split_pool_and_parts(2)
         self._calls: list[Any] = []
         self._work: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._scope = False
 
     def submit(self, fn: Callable[..., T], *args: Any) -> None:
         """Queue `fn(*args)` (or call it now, without a thread to spare)."""
@@ -413,36 +421,43 @@ class Pipeline:
             self._work.append((fn, args))
 
     def result(self, i: int) -> Any:
-        """The i-th call's result, waiting for it (its error is raised here)."""
-        call = self._calls[i]
-        return call.result() if self._pool is not None else call
+        """The i-th call's result: run here if no thread has started it, else waited for
+        (its error is raised here)."""
+        if self._pool is None:
+            return self._calls[i]
+        self._run_here_if_waiting(i)
+        return self._calls[i].result()
 
     def results(self) -> list[Any]:
-        """Every call's result, in submission order.
-
-        The caller has nothing else to do by now, so it runs the calls no
-        thread has started yet itself, the last first (the threads take them
-        from the front).
-        """
+        """Every call's result, in submission order."""
         if self._pool is not None:
             for i in range(len(self._calls) - 1, -1, -1):
-                call = self._calls[i]
-                if isinstance(call, Future) and call.cancel():
-                    fn, args = self._work[i]
-                    done: Future[Any] = Future()
-                    try:
-                        done.set_result(fn(*args))
-                    except BaseException as error:
-                        done.set_exception(error)
-                    self._calls[i] = done
+                self._run_here_if_waiting(i)
         return [self.result(i) for i in range(len(self._calls))]
 
+    def _run_here_if_waiting(self, i: int) -> None:
+        call = self._calls[i]
+        if call.done() or not call.cancel():
+            return
+        fn, args = self._work[i]
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as error:
+            done.set_exception(error)
+        self._calls[i] = done
+
     def __enter__(self) -> Pipeline:
+        self._scope = in_parallel_scope()
+        _local.scope = False
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            wait(self._calls)
+        try:
+            if self._pool is not None:
+                wait(self._calls)
+        finally:
+            _local.scope = self._scope
 
 
 def scratch(slot: str, shape: Sequence[int], dtype: Any) -> np.ndarray:

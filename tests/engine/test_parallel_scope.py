@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -84,29 +83,42 @@ def test_pipeline_runs_calls_in_order_on_a_thread_or_inline(forced_split):
         calls.append(i)
         return i * i, threading.current_thread().name
 
-    started = {1: threading.Event(), 2: threading.Event()}
+    started = {0: threading.Event(), 1: threading.Event(), 2: threading.Event()}
+    gate = threading.Event()
 
     def slow(i: int) -> tuple[int, str]:
         started[i].set()
-        time.sleep(0.05)
+        gate.wait(5)
         return work(i)
 
+    here = threading.current_thread().name
     with batch_parallel.Pipeline() as pipeline:
-        pipeline.submit(work, 0)
-        assert pipeline.result(0) == (0, pipeline.result(0)[1])
-        assert pipeline.result(0)[1].startswith("engine-split")
-        # Two threads busy with slow calls; results() runs the calls still queued here.
+        # A call a thread has started is waited for.
+        pipeline.submit(slow, 0)
+        assert started[0].wait(5)
+        gate.set()
+        assert pipeline.result(0)[0] == 0 and pipeline.result(0)[1] != here
+        # Both threads busy: a result asked for before any thread started its call is
+        # computed here, and so are the calls still queued when results() is called.
+        gate.clear()
         pipeline.submit(slow, 1)
         pipeline.submit(slow, 2)
-        for i in range(3, 6):
-            pipeline.submit(work, i)
         assert started[1].wait(5) and started[2].wait(5)
+
+        def opener(i: int) -> tuple[int, str]:
+            gate.set()  # run here by results() after it took call 5: lets 1 and 2 finish
+            return work(i)
+
+        pipeline.submit(opener, 3)
+        pipeline.submit(work, 4)
+        pipeline.submit(work, 5)
+        assert pipeline.result(4) == (16, here)
         results = pipeline.results()
     assert [r for r, _ in results] == [0, 1, 4, 9, 16, 25]
     assert sorted(calls) == [0, 1, 2, 3, 4, 5]
     names = [name for _, name in results]
-    assert names[1].startswith("engine-split") and names[2].startswith("engine-split")
-    assert threading.current_thread().name in names[3:]
+    assert all(name.startswith("engine-split") for name in names[:3])
+    assert names[3:] == [here] * 3
     batch_parallel.set_split_threads(1)
     with batch_parallel.Pipeline() as pipeline:
         pipeline.submit(work, 3)

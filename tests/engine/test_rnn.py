@@ -7,6 +7,8 @@ through the tape) and against PyTorch; masks against trimming the padding.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 
 import numpy as np
@@ -286,8 +288,12 @@ BLOCK_OPTIONS = [
 ]
 
 
-def block_gradients(kind, options, monkeypatch, block_bytes, threads=2):
-    """Outputs and gradients of a 7-step layer whose ops work in blocks of `block_bytes`."""
+def block_gradients(kind, options, monkeypatch, block_bytes, threads=2, in_scope=False):
+    """Outputs and gradients of a 7-step layer whose ops work in blocks of `block_bytes`.
+
+    `in_scope` runs it inside a `parallel_scope` where any work would split, with
+    the engine's pool thread kept busy, so the caller runs every pipelined call.
+    """
     from engine.ops import batch_parallel
     from engine.ops import rnn as rnn_ops
 
@@ -302,11 +308,22 @@ def block_gradients(kind, options, monkeypatch, block_bytes, threads=2):
     layer(x)
     layer.set_weights([np.random.default_rng(2).normal(size=w.shape) for w in layer.get_weights()])
     layer.cell.seed_generator = SeedGenerator(4)
-    with GradientTape() as tape:
-        tape.watch(x)
-        out = flat_outputs(layer(x, mask=mask, training=True))
-        total = ops.sum(ops.square(out))
-    grads = tape.gradient(total, [x, *layer.trainable_weights])
+    busy = contextlib.nullcontext()
+    release = threading.Event()
+    if in_scope:
+        monkeypatch.setattr(batch_parallel, "MIN_SPLIT_FLOPS", 0)
+        monkeypatch.setattr(batch_parallel, "MIN_PARALLEL_FLOPS", 0)
+        pool = batch_parallel._split_pool_and_parts(2)[0]
+        pool.submit(release.wait, 30)
+        busy = batch_parallel.parallel_scope()
+    try:
+        with busy, GradientTape() as tape:
+            tape.watch(x)
+            out = flat_outputs(layer(x, mask=mask, training=True))
+            total = ops.sum(ops.square(out))
+            grads = tape.gradient(total, [x, *layer.trainable_weights])
+    finally:
+        release.set()
     return [out.numpy(), *(np.asarray(g) for g in grads)]
 
 
@@ -347,6 +364,11 @@ def test_blocks_give_identical_results_with_and_without_a_thread(
     threaded = block_gradients(kind, options, monkeypatch, 2 * step_bytes, threads=2)
     inline = block_gradients(kind, options, monkeypatch, 2 * step_bytes, threads=1)
     for a, b in zip(threaded, inline):
+        np.testing.assert_array_equal(a, b)
+    # In a parallel_scope, with the pool busy: the caller runs every call itself,
+    # and must neither split them (other numbers) nor wait for the pool.
+    here = block_gradients(kind, options, monkeypatch, 2 * step_bytes, threads=2, in_scope=True)
+    for a, b in zip(here, inline):
         np.testing.assert_array_equal(a, b)
 
 
