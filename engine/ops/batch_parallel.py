@@ -394,8 +394,9 @@ class Pipeline:
     Inside the block this thread's work does not fan out (`split_work` and
     `map_chunks` run inline, as in a pool thread, even in a `parallel_scope`):
     the pool is busy with the pipeline's calls, and a call must compute the
-    same numbers on whichever thread runs it. Leaving the block waits for every
-    call, so none outlives the arrays it writes.
+    same numbers on whichever thread runs it. Leaving the block runs or waits
+    for every call (after an error, cancels those not started), so none
+    outlives the arrays it writes.
 
     Example:
         >>> with Pipeline() as ahead:
@@ -452,10 +453,17 @@ class Pipeline:
         _local.scope = False
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, error_type: object, *exc: object) -> None:
         try:
             if self._pool is not None:
-                wait(self._calls)
+                try:
+                    if error_type is None:
+                        self.results()  # raises a call's error
+                    else:
+                        for call in self._calls:
+                            call.cancel()
+                finally:
+                    wait(self._calls)
         finally:
             _local.scope = self._scope
 

@@ -127,6 +127,27 @@ def test_pipeline_runs_calls_in_order_on_a_thread_or_inline(forced_split):
     with pytest.raises(ValueError), batch_parallel.Pipeline() as pipeline:
         pipeline.submit(int, "not a number")
         pipeline.results()
+    # Leaving the block runs the calls still queued, or after an error cancels them.
+    batch_parallel.set_split_threads(2)
+    gate.clear()
+    started[1].clear()
+    calls.clear()
+    with batch_parallel.Pipeline() as pipeline:
+        pipeline.submit(slow, 1)
+        assert started[1].wait(5)
+        pipeline.submit(work, 7)
+        gate.set()
+    assert sorted(calls) == [1, 7]
+    gate.clear()
+    started[1].clear()
+    calls.clear()
+    with pytest.raises(RuntimeError), batch_parallel.Pipeline() as pipeline:
+        pipeline.submit(slow, 1)
+        assert started[1].wait(5)
+        pipeline.submit(work, 8)  # queued behind the busy thread
+        threading.Timer(0.3, gate.set).start()  # long after the block has cancelled it
+        raise RuntimeError("the loop failed")
+    assert calls == [1]
 
 
 def test_split_work_splits_only_inside_the_scope(forced_split, monkeypatch):
