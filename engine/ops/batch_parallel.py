@@ -413,6 +413,11 @@ class Pipeline:
         self._work: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self._scope = False
 
+    @property
+    def threaded(self) -> bool:
+        """Whether the calls run on a thread (else inline, in `submit`)."""
+        return self._pool is not None
+
     def submit(self, fn: Callable[..., T], *args: Any) -> None:
         """Queue `fn(*args)` (or call it now, without a thread to spare)."""
         if self._pool is None:

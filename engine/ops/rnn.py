@@ -28,6 +28,7 @@ one sigmoid pass covers all gates (the candidate's `tanh(x) = 2 sigmoid(2x) - 1`
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -431,6 +432,18 @@ def _state_grads(
 _BLOCK_BYTES = 512 << 10
 
 
+@contextlib.contextmanager
+def _recurrence() -> Iterator[Pipeline]:
+    """Where a loop over timesteps runs: a `Pipeline` for the big GEMMs beside it, and,
+    when that has a thread, BLAS held at one thread for the loop's small per-step GEMMs
+    (see `single_threaded_blas`). Without one (`set_split_threads(1)`) the pipeline's
+    calls run inline and BLAS keeps its own threads for them and the loop."""
+    pipeline = Pipeline()
+    hold = single_threaded_blas() if pipeline.threaded else contextlib.nullcontext()
+    with hold, pipeline:
+        yield pipeline
+
+
 def _blocks(steps: int, step_bytes: int) -> list[tuple[int, int]]:
     """`(t0, t1)` blocks of about `_BLOCK_BYTES` covering `range(steps)`, in order."""
     size = max(1, _BLOCK_BYTES // max(1, step_bytes))
@@ -648,7 +661,7 @@ def simple_rnn(
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     h_all[0] = as_array(initial_state)
     keep_pre = act.needs_preactivation
-    with single_threaded_blas(), Pipeline() as ahead:  # see both
+    with _recurrence() as ahead:
         pre, blocks = seq.project_ahead(ahead, _as_float(bias, seq.dtype) if has_bias else None)
         for t0, t1 in blocks:
             for t in range(t0, t1):
@@ -669,7 +682,7 @@ def simple_rnn(
         rt = np.ascontiguousarray(r.T)
         rec = [(h_all[:-1], seq.rmask, r, slice(None))] if n[3] else None
         grads = _BlockGrads(seq, dpre, n[0], n[2], rec, has_bias and n[4])
-        with single_threaded_blas(), Pipeline() as behind:  # see both
+        with _recurrence() as behind:
             for t0, t1 in reversed(_blocks(steps, dpre[0].nbytes)):
                 for t in range(t1 - 1, t0 - 1, -1):
                     dh += dys[t]
@@ -772,8 +785,7 @@ def lstm(
     tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
-    # See _sigmoid_of_negated, single_threaded_blas and Pipeline.
-    with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
+    with np.errstate(over="ignore"), _recurrence() as ahead:  # see _sigmoid_of_negated
         b = _as_float(bias, seq.dtype)[order] if has_bias else None
         gates, blocks = seq.project_ahead(ahead, b, scale)
         pre = np.empty_like(gates) if keep_pre else None
@@ -838,7 +850,7 @@ def lstm(
         tmp = np.empty((batch, units), seq.dtype)
         rec = [(h_all[:-1], seq.rmask, rk, slice(None))] if n[4] else None
         grads = _BlockGrads(seq, dgates, n[0], n[3], rec, has_bias and n[5])
-        with single_threaded_blas(), Pipeline() as behind:
+        with _recurrence() as behind:
             # In blocks of steps, last first: each block's derivatives are still in cache
             # when its steps read them, and its weight and input gradients are computed
             # on another thread while the loop goes on with the earlier blocks.
@@ -1009,8 +1021,7 @@ def _gru_reset_after(
     diff = np.empty((steps, batch, units), seq.dtype)  # h_prev - candidate: dh/dz
     rec = np.empty((batch, 3 * units), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    # See _sigmoid_of_negated, single_threaded_blas and Pipeline.
-    with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
+    with np.errstate(over="ignore"), _recurrence() as ahead:  # see _sigmoid_of_negated
         gates, blocks = seq.project_ahead(ahead, folded, scale)
         pre = np.empty_like(gates) if keep_pre else None
         for t0, t1 in blocks:
@@ -1055,7 +1066,7 @@ def _gru_reset_after(
 
         rec = [(h_all[:-1], seq.rmask, rk, slice(None))] if n[3] else None
         grads = _BlockGrads(seq, drec, n[0], n[2], rec, need_bias, need_bias, to_input)
-        with single_threaded_blas(), Pipeline() as behind:  # see LSTM's backward
+        with _recurrence() as behind:
             for t0, t1 in reversed(_blocks(steps, gates[0].nbytes)):
                 block_pre = None if pre is None else pre[t0:t1]
                 deriv = _gru_derivative(act, ract, gates[t0:t1], block_pre, units, fast)
@@ -1109,8 +1120,7 @@ def _gru_reset_before(
     rh_all = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, s2), seq.dtype)
     tmp = np.empty((batch, units), seq.dtype)
-    # See _sigmoid_of_negated, single_threaded_blas and Pipeline.
-    with np.errstate(over="ignore"), single_threaded_blas(), Pipeline() as ahead:
+    with np.errstate(over="ignore"), _recurrence() as ahead:  # see _sigmoid_of_negated
         scale = _negated_gates(units, seq.dtype) if fast else None
         gates, blocks = seq.project_ahead(ahead, b, scale)
         pre = np.empty_like(gates) if keep_pre else None
@@ -1162,7 +1172,7 @@ def _gru_reset_before(
         if n[3]:
             rec = [(h_all[:-1], m_zr, rk_zr, slice(0, s2)), (rh_all, None, rk_h, slice(s2, None))]
         grads = _BlockGrads(seq, dgates, n[0], n[2], rec, b is not None and n[4])
-        with single_threaded_blas(), Pipeline() as behind:  # see LSTM's backward
+        with _recurrence() as behind:
             for t0, t1 in reversed(_blocks(steps, dgates[0].nbytes)):
                 for t in range(t1 - 1, t0 - 1, -1):
                     dh += dys[t]
