@@ -428,7 +428,8 @@ def _state_grads(
 # anew each step let glibc shrink and regrow its heap, which cost the LSTM benchmark
 # about 6,500 page faults and 10 ms per training step (43.7 against 49-56 ms).
 
-# Bytes of per-step gate values a backward block works on (a quarter of L2 here).
+# Bytes of per-step gate values in a block of steps (a quarter of L2 here): what one
+# projection or gradient call of a Pipeline, and one backward derivative pass, work on.
 _BLOCK_BYTES = 512 << 10
 
 
@@ -463,7 +464,7 @@ class _BlockGrads:
         seq: the sequence.
         d: the preactivation gradients `(T, B, gates * units)` the loop writes.
         need_x, need_kernel: which of the input-side gradients to compute.
-        rec: for the recurrent kernel's gradient (None if not needed), pairs
+        rec: for the recurrent kernel's gradient (None if not needed), tuples
             `(h, masks, w, cols)`: column block `cols` of it is `h`-by-`d[..., cols]`
             as `_grouped_matmul_grads` computes for `w`.
         need_bias: whether to sum `d` over steps and batch.
@@ -542,7 +543,7 @@ def _rec_forward(h: np.ndarray, w: np.ndarray, masks: np.ndarray | None, out: np
     if masks is None:
         np.matmul(h, w, out=out)
     else:
-        out[...] = _grouped_matmul(h, w, masks)
+        _grouped_matmul(h, w, masks, out=out)
 
 
 def _rec_backward(
@@ -557,17 +558,18 @@ def _rec_backward(
 def _rec_weight_grad(
     h_prev: np.ndarray, w: np.ndarray, masks: np.ndarray | None, da: np.ndarray
 ) -> np.ndarray:
-    """Gradient of the recurrent kernel: one GEMM over all stacked steps."""
+    """Gradient of the recurrent kernel: one GEMM over the given steps, stacked."""
     return _grouped_matmul_grads(h_prev, w, masks, da, False, True)[1]
 
 
 def _sigmoid_of_negated(a: np.ndarray) -> None:
     """In place: `a` holds `-x`; afterwards it holds `sigmoid(x) = 1 / (1 + exp(-x))`.
 
-    Three passes, one of them `exp`: about 30% faster than `np.tanh` alone on
-    float32 here (NumPy's tanh is not vectorized for AVX2), which the fused ops
-    used before as `tanh(x / 2) / 2 + 1 / 2`. Large `-x` overflow to inf, which
-    gives the limit 0 (callers run under `np.errstate(over="ignore")`).
+    Three passes, one of them `exp`: on an AVX2 machine about 30% faster than
+    `np.tanh` alone on float32 (NumPy's AVX2 tanh is slow there), which the fused
+    ops used before as `tanh(x / 2) / 2 + 1 / 2`; with AVX-512 the two cost the
+    same. Large `-x` overflow to inf, which gives the limit 0 (callers run under
+    `np.errstate(over="ignore")`).
     """
     np.exp(a, out=a)
     a += 1
