@@ -293,16 +293,15 @@ class DetailScreen(Screen):
             return f"{weight}/{grad}"
 
         # The charts: one curve per layer over every epoch (a gap where a norm is missing).
-        grads = [
-            Series(name, [getattr(per.get(e), "grad_norm", None) for e in epochs])
-            for name, per in layers.items()
-        ]
-        weights = [
-            Series(name, [getattr(per.get(e), "weight_norm", None) for e in epochs])
-            for name, per in layers.items()
-        ]
-        self.query_one("#detail-grad-norms", LineChart).set_series(grads)
-        self.query_one("#detail-weight-norms", LineChart).set_series(weights)
+        for chart, norm in (
+            ("#detail-grad-norms", "grad_norm"),
+            ("#detail-weight-norms", "weight_norm"),
+        ):
+            series = [
+                Series(name, [getattr(per.get(e), norm, None) for e in epochs])
+                for name, per in layers.items()
+            ]
+            self.query_one(chart, LineChart).set_series(series)
         shown = epochs[-6:]
         self._fill(
             "#detail-layers",
