@@ -382,6 +382,54 @@ def test_layer_normalization_equals_manual_formula_on_middle_axis():
     np.testing.assert_allclose(layer(x).numpy(), expected, atol=1e-5)
 
 
+def _layer_norm_reference(x, gamma, beta, up, eps, rms):
+    """Output and x, gamma, beta gradients of a layer norm over the last axis, in float64."""
+    x, gamma, up = x.astype(np.float64), gamma.astype(np.float64), up.astype(np.float64)
+    centered = x - x.mean(-1, keepdims=True)
+    inv = 1 / np.sqrt((centered**2).mean(-1, keepdims=True) + eps)
+    base = x if rms else centered
+    y = base * inv * gamma + (0 if rms else beta)
+    g = up * gamma
+    # d inv / dx = -inv**3 * centered / K; the mean's path only without rms scaling.
+    gx = g * inv - centered * inv**3 * (g * base).mean(-1, keepdims=True)
+    if not rms:
+        gx -= inv * g.mean(-1, keepdims=True)
+    return y, gx, (up * base * inv).sum(0), up.sum(0)
+
+
+@pytest.mark.parametrize("rms", [False, True], ids=["centered", "rms_scaling"])
+def test_layer_normalization_in_many_chunks_matches_float64_on_one_and_two_threads(rms):
+    # 9000 rows of 64 features: several row chunks, split over threads when there are any.
+    x = (RNG.normal(size=(9000, 64)) * 2 + 3).astype("float32")
+    up = RNG.normal(size=x.shape).astype("float32")
+    gamma = (RNG.normal(size=64) + 1).astype("float32")
+    beta = RNG.normal(size=64).astype("float32")
+    ref_y, ref_gx, ref_gg, ref_gb = _layer_norm_reference(x, gamma, beta, up, 1e-3, rms)
+    results = []
+    for threads in (1, 2):
+        previous = batch_parallel.split_threads()
+        batch_parallel.set_split_threads(threads)
+        try:
+            with batch_parallel.parallel_scope(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                layer = layers.LayerNormalization(rms_scaling=rms)
+                layer(x[:2])
+                layer.gamma.assign(gamma)
+                if not rms:
+                    layer.beta.assign(beta)
+                results.append(_engine_forward_backward(layer, x, up, training=True))
+        finally:
+            batch_parallel.set_split_threads(previous)
+    # The chunks depend on the thread count (and BLAS's row sums on where a row
+    # falls in its chunk), so each run is checked against the reference.
+    for y, gx, gw in results:
+        np.testing.assert_allclose(y, ref_y, atol=2e-5)
+        np.testing.assert_allclose(gx, ref_gx, atol=5e-5)
+        np.testing.assert_allclose(gw["gamma"], ref_gg, rtol=1e-4, atol=2e-3)
+        if not rms:
+            np.testing.assert_allclose(gw["beta"], ref_gb, rtol=1e-4, atol=2e-3)
+
+
 def test_rms_scaling_scales_by_variance_like_keras():
     x = RNG.normal(size=(3, 5)).astype("float32") + 2
     with warnings.catch_warnings():
