@@ -302,8 +302,10 @@ class _Spread:
     row over many short rows almost as slowly; BLAS writes the same rank-one
     product, with its inner size padded to 2 by a zero, in about 0.7 of a flat
     pass. Adding the zero term leaves every product exact, so the result equals
-    NumPy's broadcast bit for bit. A layer norm's forward and backward passes
-    went from 1.2 ms to 0.4 ms at the Transformer benchmark's shape.
+    NumPy's broadcast bit for bit. Measured on one thread at the Transformer
+    benchmark's shape (6400 rows of 64): a (3200, 64) column broadcast 52 us,
+    a flat pass 21 us, this 14 us; a layer norm's forward and backward passes
+    went from 1.41 to 0.97 ms.
     """
 
     def __init__(self, k: int, dt: np.dtype) -> None:
