@@ -13,7 +13,6 @@ from engine import layers, ops
 from engine.backend import GradientTape, Tensor
 from engine.layers.core import embedding as embedding_module
 from engine.layers.core.embedding import embedding_lookup
-from engine.ops import batch_parallel
 from tests.engine.gradcheck import check_gradients
 from tests.engine.layer_checks import assert_config_round_trip, check_layer_gradients
 
@@ -88,34 +87,6 @@ def test_gradient_of_mostly_unique_ids_copies_rows_and_sums_the_repeated(repeats
         tape.watch(t)
         total = ops.sum(ops.multiply(embedding_lookup(ids, t), g))
     np.testing.assert_array_equal(tape.gradient(total, t), expected)
-
-
-@pytest.mark.parametrize("repeats", [0, 3, 30])
-def test_gradient_split_by_table_rows_equals_one_scatter_exactly(forced_split, repeats):
-    # Inside a parallel_scope each of three threads takes the ids in its third
-    # of the table, in order, so every row's sum is the one a single call makes;
-    # ids at the edges of the thirds (0, 166, 167, 333, 334, 499) included.
-    ids = np.concatenate([[0, 166, 167, 333, 334, 499], rng.permutation(500)[:34]])
-    ids[6 : 6 + repeats] = ids[-repeats:] if repeats else ids[:0]
-    g = rng.normal(size=(40, 6)).astype("float32")
-    expected = np.zeros((500, 6), "float32")
-    np.add.at(expected, ids, g)
-    seen = []
-    original = batch_parallel.split_work
-
-    def spy(fn, batch, flops):
-        results = original(fn, batch, flops)
-        seen.append((batch, len(results)))
-        return results
-
-    t = Tensor(rng.normal(size=(500, 6)).astype("float32"))
-    patched = mock.patch.object(embedding_module, "split_work", spy)
-    with patched, batch_parallel.parallel_scope(), GradientTape() as tape:
-        tape.watch(t)
-        total = ops.sum(ops.multiply(embedding_lookup(ids, t), g))
-        grad = tape.gradient(total, t)
-    assert seen == [(500, 3)]
-    np.testing.assert_array_equal(grad, expected)
 
 
 def test_gradient_in_another_axis_order_is_read_in_place():

@@ -10,7 +10,6 @@ import numpy as np
 from engine import constraints, initializers, regularizers
 from engine.backend.tensor import Tensor, record
 from engine.layers.layer import Layer
-from engine.ops.batch_parallel import split_work
 from engine.ops.core import as_array
 
 # Below this vocabulary size a dense one-hot GEMM accumulates the gradient
@@ -19,18 +18,13 @@ from engine.ops.core import as_array
 _ONE_HOT_MAX_ROWS = 64
 
 
-# A scattered row element costs about as much time as this many GEMM
-# flops (measured here: a 6400-row scatter-add of 64 floats takes 1.5-3 ms): the
-# unit `split_work` weighs work in to decide whether threads pay off.
-_FLOPS_PER_ROW_ELEMENT = 64
-
-
 def _accumulate_rows(ids: np.ndarray, grads: np.ndarray, rows: int) -> np.ndarray:
     """`out[ids[k]] += grads[k]` for every k, into a zero `(rows, dim)` array.
 
-    Inside a `parallel_scope` the table's rows are split between the engine's
-    threads: each takes the ids in its range, in their order, so every sum is
-    the one a single call would make.
+    One call on the calling thread, also inside a `parallel_scope`: split by
+    table rows over two threads, each scanning every id for its own, it was
+    slower on the 2-core benchmark machine (6400 ids from 20,000 rows: 0.59 ms
+    against 0.50 ms at 64 wide, 0.98 against 0.92 ms at 128 wide).
     """
     dim = grads.shape[-1]
     if rows <= _ONE_HOT_MAX_ROWS:
@@ -38,37 +32,25 @@ def _accumulate_rows(ids: np.ndarray, grads: np.ndarray, rows: int) -> np.ndarra
         one_hot[ids, np.arange(ids.size)] = 1
         return one_hot @ grads
     out = np.zeros((rows, dim), dtype=grads.dtype)
-
-    def accumulate(lo: int, hi: int) -> None:
-        part_ids, part_grads = ids, grads
-        if (lo, hi) != (0, rows):
-            mine = (ids >= lo) & (ids < hi)
-            part_ids, part_grads = ids[mine], grads[mine]
-        # Rows whose index occurs once are copied; only repeated indices need the
-        # scatter-add, several times slower per element (a batch of 6400 ids from a
-        # 20,000-word vocabulary, 128 wide: 7.0 -> 5.9 ms). Every row is written at
-        # once (a repeated index keeps its last), then the repeated indices' rows are
-        # zeroed and summed: no gathered copy of the others (2.6 -> 2.3 ms with cold
-        # caches). Sums come out identical.
-        local = part_ids - lo if lo else part_ids
-        repeated = np.bincount(local, minlength=hi - lo)[local] > 1
-        if 2 * np.count_nonzero(repeated) < len(part_ids):
-            out[part_ids] = part_grads
-            part_ids, part_grads = part_ids[repeated], part_grads[repeated]
-            out[part_ids] = 0
-        # A 1-D scatter-add takes NumPy's fast path; the 2-D row form does not.
-        flat = (part_ids[:, None] * dim + np.arange(dim)).reshape(-1)
-        np.add.at(out.reshape(-1), flat, part_grads.reshape(-1))
-
-    split_work(accumulate, rows, float(_FLOPS_PER_ROW_ELEMENT * grads.size))
+    # Rows whose index occurs once are copied; only repeated indices need the
+    # scatter-add, several times slower per element (a batch of 6400 ids from a
+    # 20,000-word vocabulary, 128 wide: 7.0 -> 5.9 ms). Every row is written at
+    # once (a repeated index keeps its last), then the repeated indices' rows are
+    # zeroed and summed: no gathered copy of the others (2.6 -> 2.3 ms with cold
+    # caches). Sums come out identical.
+    repeated = np.bincount(ids, minlength=rows)[ids] > 1
+    if 2 * np.count_nonzero(repeated) < len(ids):
+        out[ids] = grads
+        ids, grads = ids[repeated], grads[repeated]
+        out[ids] = 0
+    # A 1-D scatter-add takes NumPy's fast path; the 2-D row form does not.
+    flat = (ids[:, None] * dim + np.arange(dim)).reshape(-1)
+    np.add.at(out.reshape(-1), flat, grads.reshape(-1))
     return out
 
 
 def embedding_lookup(ids: Any, table: Any) -> Tensor:
     """`table[ids]` as one tape entry whose backward sums the gradient rows per index.
-
-    Inside a `parallel_scope` the gradient's scatter-add splits over the
-    engine's threads by table rows.
 
     Args:
         ids: integer indices of any shape and any integer dtype.
