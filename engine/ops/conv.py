@@ -40,7 +40,7 @@ from engine.ops.batch_parallel import (
     split_elementwise,
     split_threads,
 )
-from engine.ops.core import as_array, record
+from engine.ops.core import as_array, record, relu_into
 from engine.ops.linalg import column_sums
 
 IntOrTuple = int | Sequence[int]
@@ -439,7 +439,7 @@ def _conv_pass(
         if out_bias is not None:
             o += out_bias
         if relu:
-            np.maximum(o, 0, out=o)
+            relu_into(o, o)
         if epilogue is not None:
             epilogue(o, a, b)
 
@@ -788,7 +788,7 @@ def conv_relu_max_pool(
         top, bottom = across[:, 0::2], across[:, 1::2]
         np.greater(bottom, top, out=bottom_won[a:z])
         best = np.maximum(top, bottom, out=pooled[a:z])
-        np.maximum(best, 0, out=best)
+        relu_into(best, best)
 
     _conv_pass(grid, w, 1, src=x, out_bias=b, cols_store=cols, epilogue=pool_chunk)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.backend.tensor import Tensor
 from engine.ops.batch_parallel import scratch, split_work
-from engine.ops.core import as_array, record
+from engine.ops.core import as_array, record, relu_into
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ def matmul_rows(
         if bias is not None:
             o += bias
         if relu:
-            np.maximum(o, 0, out=o)
+            relu_into(o, o)
 
     split_work(rows, len(a2), 2.0 * a2.size * w.shape[-1])
     return out

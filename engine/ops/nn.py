@@ -19,7 +19,7 @@ import numpy as np
 from engine.backend import config
 from engine.backend.config import floatx
 from engine.backend.tensor import Tensor
-from engine.ops.core import as_array, record
+from engine.ops.core import as_array, record, relu_into
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -135,7 +135,10 @@ def relu(x: Any) -> Tensor:
         array([0., 0., 2.], dtype=float32)
     """
     a = as_array(x)
-    out = np.maximum(a, 0)
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        out = relu_into(a, np.empty_like(a))
+    else:
+        out = np.maximum(a, 0)
     return record(out, (x,), lambda g, n: (g * (a > 0),))
 
 

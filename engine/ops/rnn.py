@@ -39,7 +39,7 @@ from engine.backend.tensor import GradientTape, Tensor, record, stop_recording
 from engine.ops import nn
 from engine.ops import numpy as onp
 from engine.ops.batch_parallel import Pipeline, scratch, single_threaded_blas, split_work
-from engine.ops.core import as_array
+from engine.ops.core import as_array, relu_into
 from engine.ops.linalg import column_sums, matmul_rows, matmul_rows_grads
 
 __all__ = ["fusable_activation", "gru", "lstm", "simple_rnn"]
@@ -99,7 +99,7 @@ class _Activation:
             out *= 0.5
             out += 0.5
         elif self.kind == "relu":
-            np.maximum(z, 0, out=out)
+            relu_into(z, out)
         elif self.kind == "linear":
             if out is not z:
                 np.copyto(out, z)

@@ -478,3 +478,24 @@ def test_no_warnings_on_ordinary_inputs():
             if name == "threshold":
                 continue
             activations.get(name)(x)
+
+
+@pytest.mark.parametrize("size", [5, 8192, 8192 * 3 + 7])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_relu_into_equals_maximum_with_zero(size, dtype):
+    from engine.ops.core import relu_into
+
+    x = RNG.normal(size=size).astype(dtype)
+    x[:3] = [np.nan, -0.0, 0.0]
+    expected = np.maximum(x, 0)
+    out = relu_into(x, np.empty_like(x))
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))
+    # In place, on a 2-D array and on a strided view (the plain path).
+    grid = x[: size - size % 4].reshape(-1, 4).copy()
+    assert relu_into(grid, grid) is grid
+    np.testing.assert_array_equal(grid, np.maximum(x[: size - size % 4].reshape(-1, 4), 0))
+    view = x[::2]
+    np.testing.assert_array_equal(relu_into(view, np.empty_like(view)), np.maximum(view, 0))
+    ints = np.arange(-3, 3)
+    np.testing.assert_array_equal(relu_into(ints, np.empty_like(ints)), [0, 0, 0, 0, 1, 2])
