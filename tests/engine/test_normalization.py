@@ -745,3 +745,17 @@ def test_empty_batches():
         assert all(np.array_equal(g, np.zeros(4)) for g in grads[1:])
     with pytest.raises(ValueError, match="at least one value"):
         layers.BatchNormalization()(x, training=True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_spread_writes_the_broadcast_product_bit_for_bit(dtype):
+    from engine.ops.normalization import _Spread
+
+    u = RNG.normal(size=1001).astype(dtype) * 1e3
+    v = RNG.normal(size=37).astype(dtype) * 1e-3
+    spread = _Spread(37, np.dtype(dtype))
+    out = np.full((1001, 37), np.nan, dtype)
+    assert spread.fill(u, spread.row(v), out) is out
+    np.testing.assert_array_equal(out, u[:, None] * v)
+    ones = spread.fill(u[:5], spread.row(None), out[:5])
+    np.testing.assert_array_equal(ones, np.broadcast_to(u[:5, None], (5, 37)))
