@@ -227,6 +227,10 @@ def split_threads() -> int:
 def set_split_threads(count: int) -> None:
     """Use `count` threads for `split_elementwise` from now on (1 runs it inline).
 
+    The next split makes a new pool. The old one is let go, not shut down: work
+    that holds it on another thread (a recurrent layer's `Pipeline`) keeps
+    submitting to it, and its threads exit once nothing refers to it.
+
     Args:
         count: a positive number of threads.
     """
@@ -235,9 +239,7 @@ def set_split_threads(count: int) -> None:
         raise ValueError(f"set_split_threads needs a positive integer, got {count!r}.")
     with _lock:
         _split_threads = count
-        if _split_pool is not None:
-            _split_pool.shutdown(wait=True)
-            _split_pool = None
+        _split_pool = None
 
 
 def split_elementwise(fn: Callable[[int, int], None], batch: int) -> None:

@@ -76,6 +76,40 @@ def test_split_threads_first_asked_while_blas_is_held_counts_blas_own_threads(mo
     assert batch_parallel.split_threads() == expected
 
 
+def test_changing_the_thread_count_leaves_a_running_pipeline_working(forced_split):
+    # A recurrent layer's Pipeline on one thread, set_split_threads on another:
+    # the pipeline keeps its pool and finishes; the next split gets a new pool.
+    started, changed, gate = threading.Event(), threading.Event(), threading.Event()
+    outcome = {}
+
+    def slow(i: int) -> int:
+        started.set()
+        gate.wait(5)
+        return i
+
+    def layer() -> None:
+        try:
+            with batch_parallel.Pipeline() as pipeline:
+                pipeline.submit(slow, 0)
+                assert changed.wait(5)
+                pipeline.submit(lambda i: 10 * i, 1)
+                gate.set()
+                outcome["results"] = pipeline.results()
+        except Exception as error:  # reported by the assertion below
+            outcome["error"] = error
+
+    old_pool = batch_parallel._split_pool_and_parts(2)[0]
+    worker = threading.Thread(target=layer)
+    worker.start()
+    assert started.wait(5)
+    batch_parallel.set_split_threads(2)
+    changed.set()
+    worker.join(10)
+    assert outcome == {"results": [0, 10]}
+    new_pool = batch_parallel._split_pool_and_parts(2)[0]
+    assert new_pool is not None and new_pool is not old_pool
+
+
 def test_pipeline_runs_calls_in_order_on_a_thread_or_inline(forced_split):
     calls = []
 
