@@ -759,3 +759,28 @@ def test_spread_writes_the_broadcast_product_bit_for_bit(dtype):
     np.testing.assert_array_equal(out, u[:, None] * v)
     ones = spread.fill(u[:5], spread.row(None), out[:5])
     np.testing.assert_array_equal(ones, np.broadcast_to(u[:5, None], (5, 37)))
+
+
+@pytest.mark.parametrize("rms", [False, True], ids=["centered", "rms_scaling"])
+def test_float16_layer_normalization_of_small_variances_is_computed_in_float32(rms):
+    # inv = 1 / sqrt(var + eps) is 1000 here; its cube in the backward pass
+    # overflows float16, which is why half precision runs in float32.
+    x = (RNG.normal(size=(8, 64)) * 0.01 + 0.5).astype("float16")
+    up = RNG.normal(size=x.shape).astype("float16")
+    gamma = (RNG.normal(size=64) + 1).astype("float16")
+    beta = RNG.normal(size=64).astype("float16")
+    tx, tg, tb = Tensor(x), Tensor(gamma), Tensor(beta)
+    with GradientTape() as tape:
+        tape.watch([tx, tg, tb])
+        y = ops.layer_normalization(tx, tg, None if rms else tb, epsilon=1e-6, rms_scaling=rms)
+        total = ops.sum(ops.multiply(y, up))
+    gx, gg, gb = tape.gradient(total, [tx, tg, tb])
+    assert y.dtype == np.float16 and gx.dtype == np.float16 and gg.dtype == np.float16
+    ref_y, ref_gx, ref_gg, ref_gb = _layer_norm_reference(
+        x.astype("float32"), gamma, beta, up, 1e-6, rms
+    )
+    np.testing.assert_allclose(y.numpy(), ref_y, rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(gx, ref_gx, rtol=2e-2, atol=0.5)
+    np.testing.assert_allclose(gg, ref_gg, rtol=2e-2, atol=0.1)
+    if not rms:
+        np.testing.assert_allclose(gb, ref_gb, rtol=2e-2, atol=0.1)
