@@ -14,15 +14,15 @@ per step, 1 fault and 52 ms with the thresholds fixed; at sequence length 128,
 
 `tune_allocator` fixes both thresholds: requests under 32 MB (glibc's largest
 mmap threshold) come from the heap, which keeps up to 64 MB free for reuse
-before it shrinks. `import engine` calls it. It does nothing where the C
-library is not glibc, when `KERASTUI_MALLOC_TUNING=0`, or when the process
-sets glibc's own malloc thresholds (`MALLOC_MMAP_THRESHOLD_`,
+before it shrinks. `import engine` calls it; the settings hold for the whole
+process. It does nothing where the C library is not glibc (or cannot be
+reached), when `KERASTUI_MALLOC_TUNING` is `0`, `false`, `no` or `off`, or when
+the process sets glibc's own malloc thresholds (`MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_`, or `GLIBC_TUNABLES`), which then stay in force.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 from typing import Any
@@ -38,24 +38,27 @@ TRIM_THRESHOLD = 64 << 20
 
 _GLIBC_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 _GLIBC_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold")
+_OFF = ("0", "false", "no", "off")
 
 _applied: bool | None = None
 
 
 def _glibc() -> Any:
-    """The C library, when it is glibc; else None."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
+    """The C library, when it is glibc and ctypes can reach it; else None."""
     try:
+        if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+            return None
+        import ctypes
+
         libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+    except (ImportError, OSError):
         return None
     return libc if hasattr(libc, "mallopt") else None
 
 
 def _left_to_the_user() -> bool:
     """Whether the environment opts out or sets glibc's thresholds itself."""
-    if os.environ.get(ENV_MALLOC_TUNING, "").strip() == "0":
+    if os.environ.get(ENV_MALLOC_TUNING, "").strip().lower() in _OFF:
         return True
     if any(name in os.environ for name in _GLIBC_SETTINGS):
         return True
@@ -66,7 +69,7 @@ def _left_to_the_user() -> bool:
 def tune_allocator() -> bool:
     """Fix glibc's mmap and trim thresholds for this process (once); whether they were set.
 
-    Example (on glibc, after `import engine`, which called it):
+    Example (glibc, no opt-out; `import engine` has called it already):
         >>> import engine
         >>> engine._allocator.tune_allocator()
         True

@@ -76,13 +76,25 @@ class _FakeLibc:
     [
         ({}, True),
         ({"KERASTUI_MALLOC_TUNING": "0"}, False),
+        ({"KERASTUI_MALLOC_TUNING": " Off "}, False),
+        ({"KERASTUI_MALLOC_TUNING": "false"}, False),
         ({"KERASTUI_MALLOC_TUNING": "1"}, True),
         ({"MALLOC_TRIM_THRESHOLD_": "1000000"}, False),
         ({"MALLOC_MMAP_THRESHOLD_": "1000000"}, False),
         ({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1000000"}, False),
         ({"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX512F"}, True),
     ],
-    ids=["default", "opt_out", "opt_in", "trim_env", "mmap_env", "tunables", "other_tunable"],
+    ids=[
+        "default",
+        "opt_out",
+        "opt_out_off",
+        "opt_out_false",
+        "opt_in",
+        "trim_env",
+        "mmap_env",
+        "tunables",
+        "other_tunable",
+    ],
 )
 def test_the_environment_decides_whether_the_thresholds_are_set(monkeypatch, env, expected):
     for name in (*_allocator._GLIBC_SETTINGS, "GLIBC_TUNABLES", _allocator.ENV_MALLOC_TUNING):
@@ -110,3 +122,11 @@ def test_no_glibc_or_a_refused_setting_reports_false(monkeypatch):
     monkeypatch.setattr(_allocator, "_applied", None)
     assert _allocator.tune_allocator() is False
     assert refusing.calls == [(-3, 32 << 20)]
+
+
+def test_other_c_libraries_and_systems_are_left_alone(monkeypatch):
+    monkeypatch.setattr(_allocator.platform, "libc_ver", lambda: ("", ""))
+    assert _allocator._glibc() is None
+    monkeypatch.setattr(_allocator.platform, "libc_ver", lambda: ("glibc", "2.36"))
+    monkeypatch.setattr(_allocator.platform, "system", lambda: "Darwin")
+    assert _allocator._glibc() is None
