@@ -382,6 +382,14 @@ def test_layer_normalization_equals_manual_formula_on_middle_axis():
     np.testing.assert_allclose(layer(x).numpy(), expected, atol=1e-5)
 
 
+def _layer_norm_inputs(shape, std, mean, dtype):
+    """Inputs with the given spread and offset, an upstream gradient, gamma and beta."""
+    x = (RNG.normal(size=shape) * std + mean).astype(dtype)
+    up = RNG.normal(size=shape).astype(dtype)
+    gamma = (RNG.normal(size=shape[-1]) + 1).astype(dtype)
+    return x, up, gamma, RNG.normal(size=shape[-1]).astype(dtype)
+
+
 def _layer_norm_reference(x, gamma, beta, up, eps, rms):
     """Output and x, gamma, beta gradients of a layer norm over the last axis, in float64."""
     x, gamma, up = x.astype(np.float64), gamma.astype(np.float64), up.astype(np.float64)
@@ -400,10 +408,7 @@ def _layer_norm_reference(x, gamma, beta, up, eps, rms):
 @pytest.mark.parametrize("rms", [False, True], ids=["centered", "rms_scaling"])
 def test_layer_normalization_in_many_chunks_matches_float64_on_one_and_two_threads(rms):
     # 9000 rows of 64 features: several row chunks, split over threads when there are any.
-    x = (RNG.normal(size=(9000, 64)) * 2 + 3).astype("float32")
-    up = RNG.normal(size=x.shape).astype("float32")
-    gamma = (RNG.normal(size=64) + 1).astype("float32")
-    beta = RNG.normal(size=64).astype("float32")
+    x, up, gamma, beta = _layer_norm_inputs((9000, 64), 2, 3, "float32")
     ref_y, ref_gx, ref_gg, ref_gb = _layer_norm_reference(x, gamma, beta, up, 1e-3, rms)
     results = []
     for threads in (1, 2):
@@ -765,10 +770,7 @@ def test_spread_writes_the_broadcast_product_bit_for_bit(dtype):
 def test_float16_layer_normalization_of_small_variances_is_computed_in_float32(rms):
     # inv = 1 / sqrt(var + eps) is 1000 here; its cube in the backward pass
     # overflows float16, which is why half precision runs in float32.
-    x = (RNG.normal(size=(8, 64)) * 0.01 + 0.5).astype("float16")
-    up = RNG.normal(size=x.shape).astype("float16")
-    gamma = (RNG.normal(size=64) + 1).astype("float16")
-    beta = RNG.normal(size=64).astype("float16")
+    x, up, gamma, beta = _layer_norm_inputs((8, 64), 0.01, 0.5, "float16")
     tx, tg, tb = Tensor(x), Tensor(gamma), Tensor(beta)
     with GradientTape() as tape:
         tape.watch([tx, tg, tb])
