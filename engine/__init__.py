@@ -14,12 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from engine._allocator import tune_allocator
-
 __version__ = "0.1.0"
-
-# Before the first large array: see engine._allocator.
-tune_allocator()
 
 _SUBMODULES = (
     "activations",

@@ -14,17 +14,18 @@ per step, 1 fault and 52 ms with the thresholds fixed; at sequence length 128,
 
 `tune_allocator` fixes both thresholds: requests under 32 MB (glibc's largest
 mmap threshold) come from the heap, which keeps up to 64 MB free for reuse
-before it shrinks. `import engine` calls it; the settings hold for the whole
-process. It does nothing where the C library is not glibc (or cannot be
-reached), when `KERASTUI_MALLOC_TUNING` is `0`, `false`, `no` or `off`, or when
-the process sets glibc's own malloc thresholds (`MALLOC_MMAP_THRESHOLD_`,
+before it shrinks. The engine calls it when its backend is first imported (by
+any model, layer or op); the settings hold for the whole process. It does
+nothing where the C library is not glibc (or cannot be reached), when
+`KERASTUI_MALLOC_TUNING` is `0`, `false`, `no` or `off`, or when the process
+sets glibc's own malloc thresholds (`MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_`, or `GLIBC_TUNABLES`), which then stay in force.
 """
 
 from __future__ import annotations
 
 import os
-import platform
+import sys
 from typing import Any
 
 ENV_MALLOC_TUNING = "KERASTUI_MALLOC_TUNING"
@@ -46,12 +47,12 @@ _applied: bool | None = None
 def _glibc() -> Any:
     """The C library, when it is glibc and ctypes can reach it; else None."""
     try:
-        if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        if not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION"):
             return None
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-    except (ImportError, OSError):
+    except (ImportError, OSError, ValueError):
         return None
     return libc if hasattr(libc, "mallopt") else None
 
@@ -69,9 +70,9 @@ def _left_to_the_user() -> bool:
 def tune_allocator() -> bool:
     """Fix glibc's mmap and trim thresholds for this process (once); whether they were set.
 
-    Example (glibc, no opt-out; `import engine` has called it already):
-        >>> import engine
-        >>> engine._allocator.tune_allocator()
+    Example (glibc, no opt-out; the engine's backend has called it already):
+        >>> from engine._allocator import tune_allocator
+        >>> tune_allocator()
         True
     """
     global _applied

@@ -1,5 +1,6 @@
 """Backend: numeric configuration, tensors, variables and the gradient tape."""
 
+from engine._allocator import tune_allocator
 from engine.backend.config import epsilon, floatx, set_epsilon, set_floatx, standardize_dtype
 from engine.backend.keras_tensor import KerasTensor, is_keras_tensor
 from engine.backend.naming import clear_session
@@ -19,6 +20,9 @@ def is_tensor(x: object) -> bool:
     """Whether `x` is an engine tensor."""
     return isinstance(x, Tensor)
 
+
+# Every engine computation imports the backend first: see engine._allocator.
+tune_allocator()
 
 __all__ = [
     "GradientTape",

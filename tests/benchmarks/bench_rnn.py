@@ -22,7 +22,7 @@ framework starts while the other's thread pool (PyTorch's OpenMP, NumPy's
 OpenBLAS) still spins on a core after its last call; `--pause 0` runs them
 back to back.
 
-`import engine` fixes glibc malloc's thresholds for the whole process
+The engine fixes glibc malloc's thresholds for the whole process
 (`engine._allocator`), so the PyTorch twin runs with them too: both frameworks
 on the same allocator. PyTorch in a process of its own keeps glibc's moving
 thresholds and faults its pages in anew each step (on the 2-core benchmark
@@ -271,12 +271,12 @@ def main() -> int:
         return 1
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    import engine
+    from engine._allocator import tune_allocator
 
-    tuned = engine._allocator.tune_allocator()
+    tuned = tune_allocator()
     print(
         f"torch {torch.__version__}; numpy {np.__version__}; {args.samples} samples/epoch; "
-        f"malloc thresholds {'fixed by import engine' if tuned else 'glibc defaults'}"
+        f"malloc thresholds {'fixed by the engine' if tuned else 'glibc defaults'}"
     )
     for make in CASES:
         if args.case and make.__name__.removesuffix("_case") not in args.case:

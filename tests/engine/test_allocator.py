@@ -1,4 +1,4 @@
-"""The allocator set-up `import engine` makes: glibc keeps a step's large arrays' pages."""
+"""The allocator set-up the engine makes on first use: glibc keeps a step's large arrays' pages."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from engine import _allocator
 _ROUNDS = textwrap.dedent(
     """
     import json, resource
-    import engine
+    import engine.backend  # what every model, layer and op imports first
     import numpy as np
+    from engine._allocator import tune_allocator
 
     def faults():
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -29,7 +30,7 @@ _ROUNDS = textwrap.dedent(
         arrays = [np.ones((10 << 20) // 8) for _ in range(5)]
         del arrays
         counts.append(faults() - before)
-    print(json.dumps({"tuned": engine._allocator.tune_allocator(), "faults": counts}))
+    print(json.dumps({"tuned": tune_allocator(), "faults": counts}))
     """
 )
 
@@ -125,8 +126,13 @@ def test_no_glibc_or_a_refused_setting_reports_false(monkeypatch):
 
 
 def test_other_c_libraries_and_systems_are_left_alone(monkeypatch):
-    monkeypatch.setattr(_allocator.platform, "libc_ver", lambda: ("", ""))
+    def no_glibc(name: str) -> str | None:
+        raise ValueError(name)  # what os.confstr raises where glibc's name is unknown
+
+    monkeypatch.setattr(_allocator.os, "confstr", no_glibc)
     assert _allocator._glibc() is None
-    monkeypatch.setattr(_allocator.platform, "libc_ver", lambda: ("glibc", "2.36"))
-    monkeypatch.setattr(_allocator.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(_allocator.os, "confstr", lambda name: None)
+    assert _allocator._glibc() is None
+    monkeypatch.setattr(_allocator.os, "confstr", lambda name: "glibc 2.36")
+    monkeypatch.setattr(_allocator.sys, "platform", "darwin")
     assert _allocator._glibc() is None
