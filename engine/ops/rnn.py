@@ -787,6 +787,7 @@ def lstm(
     tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
+    by_gate = np.empty((4, batch, units), seq.dtype)
     with np.errstate(over="ignore"), _recurrence() as ahead:  # see _sigmoid_of_negated
         b = _as_float(bias, seq.dtype)[order] if has_bias else None
         gates, blocks = seq.project_ahead(ahead, b, scale)
@@ -800,18 +801,23 @@ def lstm(
                     pre[t] = a
                 if fast:
                     _sigmoid_of_negated(a)
-                    np.multiply(a[:, s3:], 2, out=cand[t])
+                    # One strided copy into gate-major blocks: the products below
+                    # then run on contiguous (batch, units) blocks.
+                    np.copyto(by_gate, a.reshape(batch, 4, units).transpose(1, 0, 2))
+                    o_t, i_t, f_t, c_t = by_gate
+                    np.multiply(c_t, 2, out=cand[t])
                     cand[t] -= 1
                 else:
                     ract.apply(a[:, :s3], a[:, :s3])
                     act.apply(a[:, s3:], cand[t])
+                    o_t, i_t, f_t = a[:, :units], a[:, units : 2 * units], a[:, 2 * units : s3]
                 c = c_all[t + 1]
-                np.multiply(a[:, 2 * units : s3], c_all[t], out=c)
-                np.multiply(a[:, units : 2 * units], cand[t], out=ig)
+                np.multiply(f_t, c_all[t], out=c)
+                np.multiply(i_t, cand[t], out=ig)
                 c += ig
                 act.apply(c, tc[t])
                 h = h_all[t + 1]
-                np.multiply(a[:, :units], tc[t], out=h)
+                np.multiply(o_t, tc[t], out=h)
                 seq.hold_rows(t, h, h_all[t])
                 seq.hold_rows(t, c, c_all[t])
 
@@ -864,12 +870,15 @@ def lstm(
                         dh += dys[t]
                     np.multiply(dh, p_c[k], out=tmp)
                     dc += tmp
-                    da = dg4[t]
-                    np.multiply(dh, tc[t], out=da[:, 0])
-                    np.multiply(dc, cand[t], out=da[:, 1])
-                    np.multiply(dc, c_all[t], out=da[:, 2])
-                    np.multiply(dc, i[t], out=da[:, 3])
-                    dgates[t] *= deriv[k]
+                    # The four gate gradients into contiguous blocks, then one pass
+                    # that multiplies by the derivatives and writes the gate rows.
+                    np.multiply(dh, tc[t], out=by_gate[0])
+                    np.multiply(dc, cand[t], out=by_gate[1])
+                    np.multiply(dc, c_all[t], out=by_gate[2])
+                    np.multiply(dc, i[t], out=by_gate[3])
+                    np.multiply(
+                        by_gate.transpose(1, 0, 2), deriv[k].reshape(dg4[t].shape), out=dg4[t]
+                    )
                     dc *= f_keep[k]
                     back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
                     dh = seq.held_back(t, back, dh)
