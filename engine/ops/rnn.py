@@ -788,6 +788,7 @@ def lstm(
     rec = np.empty((batch, 4 * units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
     by_gate = np.empty((4, batch, units), seq.dtype)
+    o_block, i_block, f_block, c_block = by_gate  # views, made once
     with np.errstate(over="ignore"), _recurrence() as ahead:  # see _sigmoid_of_negated
         b = _as_float(bias, seq.dtype)[order] if has_bias else None
         gates, blocks = seq.project_ahead(ahead, b, scale)
@@ -804,8 +805,8 @@ def lstm(
                     # One strided copy into gate-major blocks: the products below
                     # then run on contiguous (batch, units) blocks.
                     np.copyto(by_gate, a.reshape(batch, 4, units).transpose(1, 0, 2))
-                    o_t, i_t, f_t, c_t = by_gate
-                    np.multiply(c_t, 2, out=cand[t])
+                    o_t, i_t, f_t = o_block, i_block, f_block
+                    np.multiply(c_block, 2, out=cand[t])
                     cand[t] -= 1
                 else:
                     ract.apply(a[:, :s3], a[:, :s3])
@@ -872,10 +873,10 @@ def lstm(
                     dc += tmp
                     # The four gate gradients into contiguous blocks, then one pass
                     # that multiplies by the derivatives and writes the gate rows.
-                    np.multiply(dh, tc[t], out=by_gate[0])
-                    np.multiply(dc, cand[t], out=by_gate[1])
-                    np.multiply(dc, c_all[t], out=by_gate[2])
-                    np.multiply(dc, i[t], out=by_gate[3])
+                    np.multiply(dh, tc[t], out=o_block)
+                    np.multiply(dc, cand[t], out=i_block)
+                    np.multiply(dc, c_all[t], out=f_block)
+                    np.multiply(dc, i[t], out=c_block)
                     np.multiply(
                         by_gate.transpose(1, 0, 2), deriv[k].reshape(dg4[t].shape), out=dg4[t]
                     )
