@@ -98,6 +98,8 @@ def main() -> int:
     except ImportError:
         print("PyTorch is not installed: pip install torch==2.13.0 to run this benchmark.")
         return 1
+    from machine import describe
+
     from engine._allocator import tune_allocator
 
     x, y = make_data(args.samples)
@@ -151,11 +153,10 @@ def main() -> int:
             results[name].append(time.perf_counter() - start)
     ips = {k: len(x) / statistics.median(v) for k, v in results.items()}
     # The engine fixes malloc's thresholds for the process: the twin runs with them too.
-    tuned = tune_allocator()
+    print(describe(tune_allocator()))
     print(
         f"{len(x)} images 32x32x3, batch {args.batch}, {args.rounds} rounds, pause {args.pause} s, "
-        f"torch threads {torch.get_num_threads()}, "
-        f"malloc thresholds {'fixed by the engine' if tuned else 'glibc defaults'}"
+        f"torch threads {torch.get_num_threads()}"
     )
     for name, value in ips.items():
         print(f"{name:>15}: {value:8.0f} images/s")

@@ -271,13 +271,12 @@ def main() -> int:
         return 1
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
+    from machine import describe
+
     from engine._allocator import tune_allocator
 
-    tuned = tune_allocator()
-    print(
-        f"torch {torch.__version__}; numpy {np.__version__}; {args.samples} samples/epoch; "
-        f"malloc thresholds {'fixed by the engine' if tuned else 'glibc defaults'}"
-    )
+    print(describe(tune_allocator()))
+    print(f"torch {torch.__version__}; {args.samples} samples/epoch")
     for make in CASES:
         if args.case and make.__name__.removesuffix("_case") not in args.case:
             continue
