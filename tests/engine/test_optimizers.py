@@ -981,3 +981,56 @@ def test_custom_optimizer_subclass_in_keras_style():
     assert [v.name for v in optimizer.variables] == ["iteration", "learning_rate", "w_velocity"]
     with pytest.raises(TypeError, match="update_step"):
         optimizers.Optimizer(0.1).apply([np.ones(2, "float32")], [variable])
+
+
+class _OneByOneAdam(O.Adam):
+    """Adam with its own `update_step`: every variable is updated on its own."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient, variable, learning_rate)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("cls", [O.Adam, O.AdamW])
+def test_adam_updates_small_variables_together_bit_for_bit(cls, amsgrad):
+    # Small variables go through one update of their concatenation; a large one,
+    # a lone float64 one and a subclass with its own update_step do not. All equal
+    # the one-by-one update exactly, slots included.
+    rng = np.random.default_rng(7)
+    shapes = [(4, 3), (), (3,), (2, 2, 2), (300, 200), (5,)]
+    dtypes = ["float32"] * 5 + ["float64"]
+    params = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes)]
+    runs = []
+    for make in (cls, type("OneByOne", (_OneByOneAdam, cls), {})):
+        optimizer = make(learning_rate=0.01, amsgrad=amsgrad)
+        variables = [Variable(p.copy(), name=f"v{i}", dtype=p.dtype) for i, p in enumerate(params)]
+        arrays = [v.value for v in variables]
+        grad_rng = np.random.default_rng(8)
+        for _ in range(4):
+            optimizer.apply([grad_rng.standard_normal(s) for s in shapes], variables)
+        assert all(v.value is a for v, a in zip(variables, arrays))
+        runs.append(
+            [v.numpy().copy() for v in variables] + [s.numpy() for s in optimizer.variables]
+        )
+    together, one_by_one = runs
+    for ours, reference in zip(together, one_by_one):
+        assert ours.dtype == reference.dtype
+        np.testing.assert_array_equal(ours, reference)
+    assert not np.array_equal(together[0], params[0])
+
+
+def test_adam_update_together_runs_one_update_for_the_small_variables(monkeypatch):
+    calls = []
+    original = O.Adam._update_together
+
+    def spy(self, grads, variables, learning_rate):
+        calls.append([v.name for v in variables])
+        original(self, grads, variables, learning_rate)
+
+    monkeypatch.setattr(O.Adam, "_update_together", spy)
+    variables = [
+        Variable(np.ones(s, "float32"), name=f"v{i}")
+        for i, s in enumerate([(3,), (300, 200), (2, 2)])
+    ]
+    O.Adam(0.1).apply([np.ones(v.shape, "float32") for v in variables], variables)
+    assert calls == [["v0", "v2"]]
