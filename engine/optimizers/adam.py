@@ -12,8 +12,11 @@ import numpy as np
 from engine.backend.tensor import Variable
 from engine.optimizers.optimizer import LearningRate, Optimizer
 
-# Variables with fewer elements than this are updated together (`_update_together`).
+# Variables with fewer elements than this are updated together (`_update_together`),
+# in groups of at most `_TOGETHER_MAX` elements: work arrays stay small, and the
+# largest groups keep to what a one-by-one update ran on one thread anyway.
 _TOGETHER_BELOW = 1 << 15
+_TOGETHER_MAX = 1 << 17
 
 
 class Adam(Optimizer):
@@ -105,17 +108,13 @@ class Adam(Optimizer):
         # one, Adam's eleven NumPy calls on each cost more than their arithmetic.
         # The Transformer benchmark's optimizer step (18 small variables and the
         # embedding table) took 0.88 ms of the calling thread, now 0.53 ms.
-        if type(self).update_step is Adam.update_step:
-            groups: dict[np.dtype, list[int]] = {}
-            for i, v in enumerate(variables):
-                if v.value.size < _TOGETHER_BELOW:
-                    groups.setdefault(v.value.dtype, []).append(i)
-            together = {i for group in groups.values() if len(group) > 1 for i in group}
-            for group in groups.values():
-                if len(group) > 1:
-                    self._update_together(
-                        [grads[i] for i in group], [variables[i] for i in group], learning_rate
-                    )
+        if type(self).update_step is Adam.update_step and "update_step" not in self.__dict__:
+            groups = _small_groups(variables)
+            for group in groups:
+                self._update_together(
+                    [grads[i] for i in group], [variables[i] for i in group], learning_rate
+                )
+            together = {i for group in groups for i in group}
             if together:
                 grads = [g for i, g in enumerate(grads) if i not in together]
                 variables = [v for i, v in enumerate(variables) if i not in together]
@@ -126,7 +125,8 @@ class Adam(Optimizer):
     ) -> None:
         """`update_step` on each variable, run as one update of their concatenation.
 
-        Element by element the arithmetic is the same, so the results are too, bit for bit.
+        Element by element the arithmetic is the same, so the results are too, bit
+        for bit. The concatenations live in reused work arrays.
         """
         dtype = variables[0].value.dtype
         indices = [self._get_variable_index(v) for v in variables]
@@ -135,12 +135,18 @@ class Adam(Optimizer):
         slots.append([self._velocities[i].value for i in indices])
         if self.amsgrad:
             slots.append([self._velocity_hats[i].value for i in indices])
-        flat = [np.concatenate([a.reshape(-1) for a in arrays]) for arrays in slots]
-        g = np.concatenate([np.asarray(g, dtype=dtype).reshape(-1) for g in grads])
-        update = self._kernel(learning_rate)
-        update(flat[0], flat[1], flat[2], g, np.empty_like(g), *flat[3:])
         bounds = list(itertools.accumulate((a.size for a in slots[0]), initial=0))
-        for arrays, values in zip(slots, flat):
+        size = bounds[-1]
+        flat = []
+        for k, arrays in enumerate([*slots, grads]):
+            # Work slots 1 and up: update_step's own scratch is slot 0.
+            out = self._work(size, dtype, 1 + k)
+            np.concatenate([a.reshape(-1) for a in arrays], out=out)
+            flat.append(out)
+        *state, g = flat
+        update = self._kernel(learning_rate)
+        update(state[0], state[1], state[2], g, self._work(size, dtype, 1 + len(flat)), *state[3:])
+        for arrays, values in zip(slots, state):
             for a, start, stop in zip(arrays, bounds, bounds[1:]):
                 a[...] = values[start:stop].reshape(a.shape)
 
@@ -155,3 +161,26 @@ class Adam(Optimizer):
             }
         )
         return config
+
+
+def _small_groups(variables: list[Variable]) -> list[list[int]]:
+    """Indices of the variables to update together: small ones, by dtype, in groups of
+    at most `_TOGETHER_MAX` elements, each of two or more. A variable listed twice is
+    left out (one by one, its second update starts from its first's result)."""
+    counts: dict[int, int] = {}
+    for v in variables:
+        counts[id(v)] = counts.get(id(v), 0) + 1
+    open_groups: dict[np.dtype, tuple[list[int], int]] = {}
+    groups: list[list[int]] = []
+    for i, v in enumerate(variables):
+        size = v.value.size
+        if size >= _TOGETHER_BELOW or counts[id(v)] > 1:
+            continue
+        members, total = open_groups.get(v.value.dtype, ([], 0))
+        if total + size > _TOGETHER_MAX:
+            groups.append(members)
+            members, total = [], 0
+        members.append(i)
+        open_groups[v.value.dtype] = (members, total + size)
+    groups.extend(members for members, _ in open_groups.values())
+    return [g for g in groups if len(g) > 1]

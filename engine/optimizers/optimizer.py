@@ -352,12 +352,16 @@ class Optimizer:
 
     def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A reusable work array shaped like `like`; `slot` tells concurrent buffers apart."""
-        key = (like.dtype.str, slot)
+        return self._work(like.size, like.dtype, slot).reshape(like.shape)
+
+    def _work(self, size: int, dtype: np.dtype, slot: int = 0) -> np.ndarray:
+        """A reusable 1-D work array of `size` elements; `slot` tells concurrent buffers apart."""
+        key = (dtype.str, slot)
         buffer = self._scratch_buffers.get(key)
-        if buffer is None or buffer.size < like.size:
-            buffer = np.empty(like.size, dtype=like.dtype)
+        if buffer is None or buffer.size < size:
+            buffer = np.empty(size, dtype=dtype)
             self._scratch_buffers[key] = buffer
-        return buffer[: like.size].reshape(like.shape)
+        return buffer[:size]
 
     # Learning rate ------------------------------------------------------------
     @property

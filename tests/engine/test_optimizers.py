@@ -990,33 +990,83 @@ class _OneByOneAdam(O.Adam):
         super().update_step(gradient, variable, learning_rate)
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
-@pytest.mark.parametrize("cls", [O.Adam, O.AdamW])
-def test_adam_updates_small_variables_together_bit_for_bit(cls, amsgrad):
-    # Small variables go through one update of their concatenation; a large one,
-    # a lone float64 one and a subclass with its own update_step do not. All equal
-    # the one-by-one update exactly, slots included.
+def _adam_runs(cls, amsgrad, shapes, dtypes, listed=None):
+    """Variables and slots after 4 steps of `cls` and of its one-by-one twin.
+
+    `listed` gives the order in which the variables are passed to `apply`
+    (indices, repeats allowed); every variable by default.
+    """
     rng = np.random.default_rng(7)
-    shapes = [(4, 3), (), (3,), (2, 2, 2), (300, 200), (5,)]
-    dtypes = ["float32"] * 5 + ["float64"]
     params = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes)]
+    listed = list(range(len(shapes))) if listed is None else listed
     runs = []
     for make in (cls, type("OneByOne", (_OneByOneAdam, cls), {})):
         optimizer = make(learning_rate=0.01, amsgrad=amsgrad)
         variables = [Variable(p.copy(), name=f"v{i}", dtype=p.dtype) for i, p in enumerate(params)]
+        optimizer.build(variables)
         arrays = [v.value for v in variables]
         grad_rng = np.random.default_rng(8)
         for _ in range(4):
-            optimizer.apply([grad_rng.standard_normal(s) for s in shapes], variables)
+            grads = [grad_rng.standard_normal(shapes[i]) for i in listed]
+            optimizer.apply(grads, [variables[i] for i in listed])
         assert all(v.value is a for v, a in zip(variables, arrays))
         runs.append(
             [v.numpy().copy() for v in variables] + [s.numpy() for s in optimizer.variables]
         )
+    return params, runs
+
+
+def _assert_equal_runs(params, runs):
     together, one_by_one = runs
     for ours, reference in zip(together, one_by_one):
         assert ours.dtype == reference.dtype
         np.testing.assert_array_equal(ours, reference)
     assert not np.array_equal(together[0], params[0])
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("cls", [O.Adam, O.AdamW])
+def test_adam_updates_small_variables_together_bit_for_bit(cls, amsgrad):
+    # Small variables go through one update of their concatenation per dtype; a
+    # large one, a lone float16 one and a subclass with its own update_step do
+    # not. All equal the one-by-one update exactly, slots included.
+    shapes = [(4, 3), (), (3,), (2, 2, 2), (300, 200), (5,), (7, 2), (4,)]
+    dtypes = ["float32"] * 5 + ["float64", "float64", "float16"]
+    _assert_equal_runs(*_adam_runs(cls, amsgrad, shapes, dtypes))
+
+
+def test_adam_variable_listed_twice_is_updated_twice_as_one_by_one():
+    # Together, both copies would start from the same values and one would be lost.
+    shapes = [(3,), (2, 2), (4,)]
+    params, runs = _adam_runs(O.Adam, False, shapes, ["float32"] * 3, listed=[0, 1, 0, 2])
+    _assert_equal_runs(params, runs)
+
+
+def test_adam_groups_are_capped_and_still_exact(monkeypatch):
+    from engine.optimizers import adam
+
+    monkeypatch.setattr(adam, "_TOGETHER_MAX", 20)
+    groups = adam._small_groups([Variable(np.ones(n, "float32")) for n in (8, 8, 8, 3, 30, 9)])
+    # 8+8 fit, a third 8 starts a group that 3 joins; 30 is over the cap and 9 is
+    # left alone after it: both are updated one by one.
+    assert groups == [[0, 1], [2, 3]]
+    shapes = [(8,), (8,), (8,), (3,), (30,), (9,)]
+    _assert_equal_runs(*_adam_runs(O.Adam, True, shapes, ["float32"] * 6))
+
+
+def test_adam_update_step_set_on_the_instance_is_used():
+    seen = []
+    optimizer = O.Adam(0.1)
+    original = optimizer.update_step
+
+    def update_step(gradient, variable, learning_rate):
+        seen.append(variable.name)
+        original(gradient, variable, learning_rate)
+
+    optimizer.update_step = update_step
+    variables = [Variable(np.ones(3, "float32"), name=f"v{i}") for i in range(2)]
+    optimizer.apply([np.ones(3, "float32")] * 2, variables)
+    assert seen == ["v0", "v1"]
 
 
 def test_adam_update_together_runs_one_update_for_the_small_variables(monkeypatch):
