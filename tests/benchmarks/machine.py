@@ -13,17 +13,19 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
+from typing import Any
 
 import numpy as np
 
 
-def cpu_name() -> str:
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
     """The CPU's model name (from /proc/cpuinfo on Linux), or what `platform` knows."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
+        with open(cpuinfo, encoding="utf-8") as lines:
+            for line in lines:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
     except OSError:
@@ -31,27 +33,51 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def numpy_simd() -> str:
-    """The highest SIMD target NumPy dispatches to on this CPU, e.g. X86_V3 or AVX512_ICL."""
-    try:
-        from numpy._core import _multiarray_umath as umath
-    except ImportError:  # a NumPy that moved its private module
+def _umath() -> Any:
+    """NumPy's private ufunc module, where its CPU dispatch tables are, or None."""
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+def numpy_simd(umath: Any = None) -> str:
+    """The highest SIMD target NumPy dispatches to on this CPU, e.g. X86_V3 or AVX512_ICL.
+
+    "baseline" when the CPU runs none of NumPy's optional targets; "unknown"
+    when this NumPy does not say.
+    """
+    umath = _umath() if umath is None else umath
+    features = getattr(umath, "__cpu_features__", None)
+    targets = getattr(umath, "__cpu_dispatch__", None)
+    if features is None or targets is None:
         return "unknown"
-    features = getattr(umath, "__cpu_features__", {})
-    found = [t for t in getattr(umath, "__cpu_dispatch__", []) if features.get(t)]
+    found = [t for t in targets if features.get(t)]
     return found[-1] if found else "baseline"
 
 
-def blas() -> str:
-    """The BLAS NumPy calls and the kernels it chose, e.g. OpenBLAS 0.3.31 (Haswell)."""
-    from threadpoolctl import threadpool_info
+def blas(pools: list[dict[str, Any]] | None = None) -> str:
+    """The BLAS NumPy calls and the kernels it chose, e.g. OpenBLAS 0.3.31 (Haswell).
 
-    for pool in threadpool_info():
-        if pool.get("user_api") == "blas":
-            api = pool["internal_api"]
-            name = {"openblas": "OpenBLAS", "mkl": "MKL"}.get(api, api)
-            arch = pool.get("architecture")
-            return f"{name} {pool.get('version')}" + (f" ({arch})" if arch else "")
+    Of the BLAS libraries loaded (PyTorch may bring its own), the one shipped
+    with NumPy is named first; `pools` is `threadpoolctl.threadpool_info()`.
+    """
+    if pools is None:
+        from threadpoolctl import threadpool_info
+
+        pools = threadpool_info()
+    found = [p for p in pools if p.get("user_api") == "blas"]
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    found.sort(
+        key=lambda p: not str(p.get("filepath", "")).startswith(numpy_dir + os.sep + "numpy")
+    )
+    for pool in found:
+        api = pool.get("internal_api", "BLAS")
+        name = {"openblas": "OpenBLAS", "mkl": "MKL"}.get(api, api)
+        arch = pool.get("architecture")
+        return f"{name} {pool.get('version')}" + (f" ({arch})" if arch else "")
     return "unknown BLAS"
 
 
