@@ -241,10 +241,11 @@ def run_case(case: Case, rounds: int, samples: int, pause: float = 0.5) -> float
         )
     ratio = rate["engine"] / rate["torch"]
     print(f"  ratio engine/torch: {ratio:.2f}  (torch threads {torch.get_num_threads()})")
-    # Each round's two epochs ran back to back: their ratios show how much the
-    # machine's speed moved during the run, which the medians above hide.
-    paired = sorted(t / e for e, t in zip(times["engine"], times["torch"]))
-    print(f"  per-round ratios: {', '.join(f'{r:.2f}' for r in paired)}")
+    # Each round's two epochs ran one after the other: the rounds' ratios, in
+    # order, show how unevenly the machine's load moved them (and any drift over
+    # the run), which the medians above hide.
+    paired = [t / e for e, t in zip(times["engine"], times["torch"])]
+    print(f"  per-round ratios, in order: {', '.join(f'{r:.2f}' for r in paired)}")
     return ratio
 
 
