@@ -74,3 +74,10 @@ def test_blas_prefers_numpys_own_library_and_names_its_kernels():
     assert machine.blas([openmp, other, ours]) == "OpenBLAS 0.3.31 (Haswell)"
     assert machine.blas([openmp, other]) == "MKL 2024.1"
     assert machine.blas([openmp]) == "unknown BLAS"
+
+
+def test_describe_reports_the_engines_allocator_setting_by_default():
+    from engine._allocator import tune_allocator
+
+    setting = "fixed by the engine" if tune_allocator() else "glibc defaults"
+    assert machine.describe().endswith(f"malloc thresholds {setting}")

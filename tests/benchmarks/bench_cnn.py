@@ -100,8 +100,6 @@ def main() -> int:
         return 1
     from machine import describe
 
-    from engine._allocator import tune_allocator
-
     x, y = make_data(args.samples)
     y_onehot = np.eye(10, dtype=np.float32)[y]
     emodel = engine_model()
@@ -153,7 +151,7 @@ def main() -> int:
             results[name].append(time.perf_counter() - start)
     ips = {k: len(x) / statistics.median(v) for k, v in results.items()}
     # The engine fixes malloc's thresholds for the process: the twin runs with them too.
-    print(describe(tune_allocator()))
+    print(describe())
     print(
         f"{len(x)} images 32x32x3, batch {args.batch}, {args.rounds} rounds, pause {args.pause} s, "
         f"torch threads {torch.get_num_threads()}"

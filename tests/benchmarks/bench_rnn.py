@@ -278,9 +278,7 @@ def main() -> int:
         torch.set_num_threads(args.torch_threads)
     from machine import describe
 
-    from engine._allocator import tune_allocator
-
-    print(describe(tune_allocator()))
+    print(describe())
     print(f"torch {torch.__version__}; {args.samples} samples/epoch")
     for make in CASES:
         if args.case and make.__name__.removesuffix("_case") not in args.case:

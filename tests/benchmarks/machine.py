@@ -69,24 +69,29 @@ def blas(pools: list[dict[str, Any]] | None = None) -> str:
 
         pools = threadpool_info()
     found = [p for p in pools if p.get("user_api") == "blas"]
-    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
-    found.sort(
-        key=lambda p: not str(p.get("filepath", "")).startswith(numpy_dir + os.sep + "numpy")
-    )
-    for pool in found:
-        api = pool.get("internal_api", "BLAS")
-        name = {"openblas": "OpenBLAS", "mkl": "MKL"}.get(api, api)
-        arch = pool.get("architecture")
-        return f"{name} {pool.get('version')}" + (f" ({arch})" if arch else "")
-    return "unknown BLAS"
+    if not found:
+        return "unknown BLAS"
+    numpy_prefix = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy")
+    # The first of NumPy's own (numpy/ or numpy.libs/), else the first loaded.
+    pool = min(found, key=lambda p: not str(p.get("filepath", "")).startswith(numpy_prefix))
+    api = pool.get("internal_api", "BLAS")
+    name = {"openblas": "OpenBLAS", "mkl": "MKL"}.get(api, api)
+    arch = pool.get("architecture")
+    return f"{name} {pool.get('version')}" + (f" ({arch})" if arch else "")
 
 
-def describe(tuned: bool) -> str:
+def describe(tuned: bool | None = None) -> str:
     """One line: CPU, CPU count, NumPy and its SIMD level, BLAS, and the allocator setting.
 
     Args:
-        tuned: whether the engine fixed glibc malloc's thresholds (`tune_allocator()`).
+        tuned: whether the engine fixed glibc malloc's thresholds; by default
+            what `engine._allocator.tune_allocator()` says (the engine's backend
+            has called it, and the PyTorch twin runs with its setting too).
     """
+    if tuned is None:
+        from engine._allocator import tune_allocator
+
+        tuned = tune_allocator()
     return (
         f"{cpu_name()}, {os.cpu_count()} CPUs; NumPy {np.__version__} (SIMD {numpy_simd()}); "
         f"{blas()}; malloc thresholds {'fixed by the engine' if tuned else 'glibc defaults'}"
