@@ -348,7 +348,8 @@ class _AttentionCore:
 
         def chunk(a: int, b: int) -> float:
             z = self.z[a:b]
-            gz = g[a:b] * z[..., None]
+            gb = g[a:b]
+            gz = gb * z[..., None]
             if gv is not None:
                 if transposed is None:
                     np.matmul(_swap(self.ed[a:b]), gz, out=gv[a:b])
@@ -361,7 +362,12 @@ class _AttentionCore:
             dp = np.matmul(gz, _swap(self.v[a:b]), out=scratch("attention_dp", e.shape, e.dtype))
             if self.drop is not None:
                 dp *= self.drop[a:b]
-            dp -= (_row_dots(dp, e) * z)[..., None]
+            # The softmax backward subtracts each row's sum(dp * e); as e @ v is
+            # out / z, that sum is sum(g * out) over the row's dv values
+            # (FlashAttention's D term), a pass over the small (Tq, dv) arrays
+            # instead of the (Tq, Tv) scores. Dropout cancels alike. The output
+            # must be as the forward pass left it, which the ops downstream keep.
+            dp -= (_row_dots(gb, self._out[a:b]) * z)[..., None]
             dp *= e
             partial = 0.0
             if need_q or need_scale:
