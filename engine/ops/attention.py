@@ -23,7 +23,7 @@ from engine.backend.random import SeedGenerator
 from engine.backend.tensor import Tensor
 from engine.ops.batch_parallel import map_chunks_split, scratch
 from engine.ops.core import as_array, record, unbroadcast
-from engine.ops.linalg import matmul_rows, matmul_rows_grads
+from engine.ops.linalg import column_sums, matmul_rows, matmul_rows_grads
 
 
 def _floating(x: Any) -> np.ndarray:
@@ -403,11 +403,17 @@ def multi_head_self_attention(
     scale: float | None = None,
     dropout_rate: float = 0.0,
     seed_generator: SeedGenerator | None = None,
+    output_kernel: Any = None,
+    output_bias: Any = None,
 ) -> Tensor:
     """Self-attention heads: project `x` to queries, keys and values and attend, as one op.
 
     The three projections share one GEMM each way (their kernels side by side),
     which `MultiHeadAttention` uses when query, key and value are one tensor.
+    With `output_kernel`, the heads are also projected to the output, chunk by
+    chunk while they are in cache, as `projection(heads, output_kernel,
+    output_bias, 2)` would: no second op, and no second hand-off to the threads
+    each way.
 
     Args:
         x: `(..., T, dim)`.
@@ -418,9 +424,12 @@ def multi_head_self_attention(
         scale: the score factor; `1 / sqrt(key_dim)` when None.
         dropout_rate: the fraction of attention probabilities dropped.
         seed_generator: where the dropout draws come from.
+        output_kernel: optional `(heads, value_dim, *out)` output projection.
+        output_bias: its optional bias, of shape `out` (only with `output_kernel`).
 
     Returns:
-        The attended values per head, `(..., T, heads, value_dim)`.
+        The attended values per head, `(..., T, heads, value_dim)`, or with
+        `output_kernel` their projection, `(..., T, *out)`.
 
     Example:
         >>> x, w, b = np.ones((2, 5, 8)), np.ones((8, 2, 4)), np.zeros((2, 4))
@@ -433,6 +442,21 @@ def multi_head_self_attention(
     biases = [None if b is None else as_array(b) for b in (query_bias, key_bias, value_bias)]
     dim = a.shape[-1]
     heads, key_dim, value_dim = kernels[0].shape[1], kernels[0].shape[2], kernels[2].shape[2]
+    if output_kernel is None and output_bias is not None:
+        raise ValueError("multi_head_self_attention: output_bias needs an output_kernel.")
+    w_out = None if output_kernel is None else as_array(output_kernel)
+    b_out = None if output_bias is None else as_array(output_bias)
+    if w_out is not None and w_out.shape[:2] != (heads, value_dim):
+        raise ValueError(
+            f"multi_head_self_attention: output_kernel must start with (heads, value_dim) = "
+            f"({heads}, {value_dim}), got shape {w_out.shape}."
+        )
+    out_dims = () if w_out is None else w_out.shape[2:]
+    n_out = math.prod(out_dims)
+    if b_out is not None and b_out.shape != out_dims:
+        raise ValueError(
+            f"multi_head_self_attention: output_bias must have shape {out_dims}, got {b_out.shape}."
+        )
     widths = [heads * key_dim, heads * key_dim, heads * value_dim]
     w_all = np.concatenate([w.reshape(dim, -1) for w in kernels], axis=1)
     steps = a.shape[-2]
@@ -470,6 +494,17 @@ def multi_head_self_attention(
     items = len(core.e)
     per_item = core.bytes_per_item + inner * total * steps * y_t.dtype.itemsize
     projection_flops = 2.0 * y_t.size * dim
+    # The output projection, on (rows * T, heads * value_dim) blocks of the heads.
+    heads2 = out.reshape(-1, heads * value_dim)
+    w_out2 = None if w_out is None else w_out.reshape(heads * value_dim, n_out)
+    b_out2 = None if b_out is None else b_out.reshape(n_out)
+    y2 = None if w_out is None else np.empty((len(heads2), n_out), np.result_type(heads2, w_out2))
+    if w_out2 is not None:
+        projection_flops += 2.0 * heads2.size * n_out
+
+    def span(lo: int, hi: int) -> slice:
+        # The rows of the (rows * T, ...) blocks that items lo:hi cover.
+        return slice(lo * inner * steps, hi * inner * steps)
 
     # Each chunk projects its own rows and attends at once, in cache and on its own
     # thread: the per-item projection GEMMs are as small as the attention's.
@@ -479,26 +514,46 @@ def multi_head_self_attention(
         if bias_all is not None:
             y_t[rows] += bias_all
         core.forward(lo, hi)
+        if y2 is not None:
+            block = np.matmul(heads2[span(lo, hi)], w_out2, out=y2[span(lo, hi)])
+            if b_out2 is not None:
+                block += b_out2
 
     map_chunks_split(forward, items, per_item, core.flops + projection_flops)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         dy_t = np.empty((len(a3), total, steps), y_t.dtype)
+        need_wo = w_out is not None and n[7]
+        need_bo = b_out is not None and len(n) > 8 and n[8]
+        g2 = None
+        if w_out is None:
+            g_heads = g.reshape(out.shape)
+        else:
+            # The heads' gradient, filled chunk by chunk before each chunk attends back.
+            g2 = g.reshape(-1, n_out)
+            g_heads = np.empty(out.shape, y_t.dtype)
         attend_back, _ = core.backward_chunks(
-            np.swapaxes(g.reshape(out.shape), -2, -3), True, True, True,
+            np.swapaxes(g_heads, -2, -3), True, True, True,
             transposed=(head_blocks(dy_t, 0), head_blocks(dy_t, 1), head_blocks(dy_t, 2)),
         )  # fmt: skip
         gx = np.empty(a3.shape, y_t.dtype) if n[0] else None
-        need_w, need_b = any(n[1::2]), any(n[2::2])
+        need_w, need_b = any(n[1:7:2]), any(n[2:7:2])
 
-        def backward(lo: int, hi: int) -> tuple[Any, Any]:
+        def backward(lo: int, hi: int) -> tuple[Any, ...]:
+            gwo = gbo = None
+            if g2 is not None:
+                r = span(lo, hi)
+                gb2 = g2[r]
+                np.matmul(gb2, w_out2.T, out=g_heads.reshape(-1, heads * value_dim)[r])
+                gwo = heads2[r].T @ gb2 if need_wo else None
+                gbo = column_sums(gb2) if need_bo else None
             attend_back(lo, hi)
             rows = slice(lo * inner, hi * inner)
             if gx is not None:
                 np.matmul(_swap(dy_t[rows]), w_all.T, out=gx[rows])
             gw = np.matmul(dy_t[rows], a3[rows]).sum(axis=0) if need_w else None
             gb = np.einsum("njt->j", dy_t[rows]) if need_b else None
-            return gw, gb
+            return gw, gb, gwo, gbo
 
         parts = map_chunks_split(backward, items, per_item, 2 * (core.flops + projection_flops))
         gw_all = sum(part[0] for part in parts).T if need_w else None
@@ -508,10 +563,21 @@ def multi_head_self_attention(
             lo, hi = starts[i], starts[i + 1]
             grads.append(gw_all[:, lo:hi].reshape(w.shape) if n[1 + 2 * i] else None)
             grads.append(gb_all[lo:hi].reshape(b.shape) if n[2 + 2 * i] else None)
+        if w_out is not None:
+            grads.append(sum(part[2] for part in parts).reshape(w_out.shape) if need_wo else None)
+            if b_out is not None:
+                grads.append(
+                    sum(part[3] for part in parts).reshape(b_out.shape) if need_bo else None
+                )
         return tuple(grads)
 
-    parents = (x, query_kernel, query_bias, key_kernel, key_bias, value_kernel, value_bias)
-    return record(out.reshape(*a.shape[:-2], *out.shape[-3:]), parents, vjp)
+    parents: tuple[Any, ...] = (
+        x, query_kernel, query_bias, key_kernel, key_bias, value_kernel, value_bias,
+    )  # fmt: skip
+    if w_out is None:
+        return record(out.reshape(*a.shape[:-2], *out.shape[-3:]), parents, vjp)
+    parents = (*parents, output_kernel) if b_out is None else (*parents, output_kernel, output_bias)
+    return record(y2.reshape(*a.shape[:-1], *out_dims), parents, vjp)
 
 
 def attention_from_scores(

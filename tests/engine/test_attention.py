@@ -135,24 +135,34 @@ def test_chunked_threaded_attention_equals_inline(forced_split):
 
 
 @pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
-def test_fused_self_attention_op_equals_projections_then_attention(batch, forced_split):
-    # The fused op projects and attends chunk by chunk on threads; the reference
-    # projects the whole batch with einsum and calls the plain attention op.
+@pytest.mark.parametrize("output", [None, "kernel", "kernel and bias"])
+def test_fused_self_attention_op_equals_projections_then_attention(batch, output, forced_split):
+    # The fused op projects and attends (and projects the heads to the output)
+    # chunk by chunk on threads; the reference projects the whole batch with
+    # einsum, calls the plain attention op and the plain output projection.
     steps, dim, heads, key_dim, value_dim = 6, 7, 3, 4, 5
+    out_dims = (2, 4)  # a multi-axis output_shape, as Keras's allows
     x = data(*batch, steps, dim)
     kernels = [data(dim, heads, size) for size in (key_dim, key_dim, value_dim)]
     biases = [data(heads, size) for size in (key_dim, key_dim, value_dim)]
+    outputs = {
+        None: [],
+        "kernel": [data(heads, value_dim, *out_dims)],
+        "kernel and bias": [data(heads, value_dim, *out_dims), data(*out_dims)],
+    }[output]
     mask = np.broadcast_to(
         rng.random((*batch, 1, steps, steps)) < 0.7, (*batch, heads, steps, steps)
     )
-    g = data(*batch, steps, heads, value_dim)
+    g = data(*batch, steps, *(out_dims if output else (heads, value_dim)))
 
     def fused(xt, *weights):
         return attn_ops.multi_head_self_attention(
-            xt, *weights, mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3)
-        )
+            xt, *weights[:6], mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3),
+            output_kernel=weights[6] if len(weights) > 6 else None,
+            output_bias=weights[7] if len(weights) > 7 else None,
+        )  # fmt: skip
 
-    def reference(xt, wq, bq, wk, bk, wv, bv):
+    def reference(xt, wq, bq, wk, bk, wv, bv, *out_weights):
         qkv = [
             ops.swapaxes(ops.add(ops.einsum("...td,dhk->...thk", xt, w), b), -2, -3)
             for w, b in ((wq, bq), (wk, bk), (wv, bv))
@@ -160,9 +170,12 @@ def test_fused_self_attention_op_equals_projections_then_attention(batch, forced
         out = attn_ops.scaled_dot_product_attention(
             *qkv, mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3)
         )
-        return ops.swapaxes(out, -2, -3)
+        heads_out = ops.swapaxes(out, -2, -3)
+        if not out_weights:
+            return heads_out
+        return attn_ops.projection(heads_out, *out_weights, contract_dims=2)
 
-    arrays = [x, *(a for pair in zip(kernels, biases) for a in pair)]
+    arrays = [x, *(a for pair in zip(kernels, biases) for a in pair), *outputs]
     results = []
     for fn, threads in ((fused, 3), (fused, 1), (reference, 1)):
         batch_parallel.set_split_threads(threads)
@@ -172,10 +185,26 @@ def test_fused_self_attention_op_equals_projections_then_attention(batch, forced
             out = fn(*tensors)
             total = ops.sum(ops.multiply(out, g))
         results.append([out.numpy(), *tape.gradient(total, tensors)])
-    names = ["output", "x", "wq", "bq", "wk", "bk", "wv", "bv"]
+    names = ["output", "x", "wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo"]
+    assert results[0][0].shape == g.shape
+    # float32 sums of terms up to ~30: rounding errors scale with the largest gradient
+    # (the key bias's is zero up to them: a shift of every score in a row).
+    scale = max(1.0, *(float(np.abs(r).max()) for r in results[2]))
     for name, threaded, inline, ref in zip(names, *results):
-        np.testing.assert_allclose(threaded, inline, rtol=1e-6, atol=1e-6, err_msg=name)
-        np.testing.assert_allclose(threaded, ref, rtol=2e-5, atol=2e-5, err_msg=name)
+        np.testing.assert_allclose(threaded, inline, rtol=1e-6, atol=1e-6 * scale, err_msg=name)
+        np.testing.assert_allclose(threaded, ref, rtol=2e-5, atol=2e-5 * scale, err_msg=name)
+
+
+def test_fused_self_attention_op_rejects_mismatched_output_weights():
+    x, w, b = data(2, 5, 8), data(8, 2, 4), data(2, 4)
+    with pytest.raises(ValueError, match=r"output_kernel must start with \(heads, value_dim\)"):
+        attn_ops.multi_head_self_attention(x, w, b, w, b, w, b, output_kernel=data(4, 2, 8))
+    with pytest.raises(ValueError, match="output_bias must have shape"):
+        attn_ops.multi_head_self_attention(
+            x, w, b, w, b, w, b, output_kernel=data(2, 4, 8), output_bias=data(7)
+        )
+    with pytest.raises(ValueError, match="output_bias needs an output_kernel"):
+        attn_ops.multi_head_self_attention(x, w, b, w, b, w, b, output_bias=data(8))
 
 
 def test_attention_ops_gradients(float64):
@@ -526,6 +555,40 @@ def test_mha_matches_torch_forward_and_backward(causal):
     gwq, gbq, gwk, gbk, gwv, gbv, gwo, gbo = grads[2:]
     in_w = module.in_proj_weight.grad.numpy()
     in_b = module.in_proj_bias.grad.numpy()
+    for i, (gw, gb) in enumerate(((gwq, gbq), (gwk, gbk), (gwv, gbv))):
+        np.testing.assert_allclose(
+            gw.reshape(16, -1).T, in_w[16 * i : 16 * (i + 1)], rtol=1e-4, atol=1e-5
+        )
+        np.testing.assert_allclose(gb.ravel(), in_b[16 * i : 16 * (i + 1)], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        gwo.reshape(16, 16).T, module.out_proj.weight.grad.numpy(), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(gbo, module.out_proj.bias.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_mha_self_attention_matches_torch_forward_and_backward():
+    # One tensor as query, key and value: the fused path (projections, attention
+    # and output projection in one op), as the Transformer benchmark runs it.
+    torch = pytest.importorskip("torch")
+    mha = layers.MultiHeadAttention(num_heads=4, key_dim=4)
+    x = data(3, 7, 16)
+    lengths = [7, 4, 6]
+    mha(x, x)
+    module = torch_mha(mha, torch)
+    g = data(3, 7, 16)
+    xt = torch.tensor(x, requires_grad=True)
+    expected, _ = module(xt, xt, xt, key_padding_mask=torch.tensor(~padding_mask(lengths, 7)))
+    (expected * torch.tensor(g)).sum().backward()
+
+    tensor = Tensor(x)
+    with GradientTape() as tape:
+        tape.watch(tensor)
+        out = mha(tensor, tensor, value_mask=padding_mask(lengths, 7), training=True)
+        total = ops.sum(ops.multiply(out, g))
+    gx, gwq, gbq, gwk, gbk, gwv, gbv, gwo, gbo = tape.gradient(total, [tensor, *mha.weights])
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    in_w, in_b = module.in_proj_weight.grad.numpy(), module.in_proj_bias.grad.numpy()
     for i, (gw, gb) in enumerate(((gwq, gbq), (gwk, gbk), (gwv, gbv))):
         np.testing.assert_allclose(
             gw.reshape(16, -1).T, in_w[16 * i : 16 * (i + 1)], rtol=1e-4, atol=1e-5

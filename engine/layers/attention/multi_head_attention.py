@@ -386,7 +386,11 @@ class MultiHeadAttention(Layer):
             and _same_input(query, value)
             and _same_input(key, value)
         ):
-            # Self-attention on one tensor: the three projections share one GEMM.
+            # Self-attention on one tensor: the three projections share one GEMM,
+            # and the output projection runs in the same op, chunk by chunk, when
+            # it is this package's own (a subclass may compute something else).
+            output = self._output_dense
+            fuse_output = type(output) is HeadProjection and output.activity_regularizer is None
             heads = multi_head_self_attention(
                 query,
                 self._query_dense.kernel,
@@ -399,8 +403,10 @@ class MultiHeadAttention(Layer):
                 scale=self._inverse_sqrt_key_dim,
                 dropout_rate=dropout,
                 seed_generator=self.seed_generator,
+                output_kernel=output.kernel if fuse_output else None,
+                output_bias=output.bias if fuse_output else None,
             )
-            return self._output_dense(heads)
+            return heads if fuse_output else output(heads)
 
         # Projections give (batch, T, heads, size); attention runs heads-first.
         q = onp.swapaxes(self._query_dense(query), -2, -3)
