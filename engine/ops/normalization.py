@@ -340,8 +340,9 @@ def _row_standardize(
     scaled by the variance, not centered. Returns `(out, backward)` with
     `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
 
-    Every per-row or per-feature factor is spread over the block by `_Spread`
-    and applied by a flat element-wise pass; row sums are GEMVs. The backward
+    Every per-row factor is spread over the block by `_Spread` and applied by
+    a flat element-wise pass, and beta is added over wide rows of it repeated;
+    row sums are GEMVs. The backward
     pass keeps the centered rows and `inv = 1 / sqrt(var + epsilon)`, never
     the normalized rows: `sum(g * xhat)` is `inv @ (g * centered)`.
     """
