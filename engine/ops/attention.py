@@ -23,7 +23,7 @@ from engine.backend.random import SeedGenerator
 from engine.backend.tensor import Tensor
 from engine.ops.batch_parallel import map_chunks_split, scratch
 from engine.ops.core import as_array, record, unbroadcast
-from engine.ops.linalg import column_sums, matmul_rows, matmul_rows_grads
+from engine.ops.linalg import dense_block, dense_block_grads, matmul_rows, matmul_rows_grads
 
 
 def _floating(x: Any) -> np.ndarray:
@@ -515,16 +515,14 @@ def multi_head_self_attention(
             y_t[rows] += bias_all
         core.forward(lo, hi)
         if y2 is not None:
-            block = np.matmul(heads2[span(lo, hi)], w_out2, out=y2[span(lo, hi)])
-            if b_out2 is not None:
-                block += b_out2
+            dense_block(heads2[span(lo, hi)], w_out2, b_out2, False, y2[span(lo, hi)])
 
     map_chunks_split(forward, items, per_item, core.flops + projection_flops)
 
     def vjp(g: np.ndarray, n: tuple[bool, ...]) -> tuple[Any, ...]:
         dy_t = np.empty((len(a3), total, steps), y_t.dtype)
         need_wo = w_out is not None and n[7]
-        need_bo = b_out is not None and len(n) > 8 and n[8]
+        need_bo = b_out is not None and n[8]
         g2 = None
         if w_out is None:
             g_heads = g.reshape(out.shape)
@@ -543,10 +541,8 @@ def multi_head_self_attention(
             gwo = gbo = None
             if g2 is not None:
                 r = span(lo, hi)
-                gb2 = g2[r]
-                np.matmul(gb2, w_out2.T, out=g_heads.reshape(-1, heads * value_dim)[r])
-                gwo = heads2[r].T @ gb2 if need_wo else None
-                gbo = column_sums(gb2) if need_bo else None
+                g_heads2 = g_heads.reshape(-1, heads * value_dim)[r]
+                gwo, gbo = dense_block_grads(heads2[r], w_out2, g2[r], g_heads2, need_wo, need_bo)
             attend_back(lo, hi)
             rows = slice(lo * inner, hi * inner)
             if gx is not None:

@@ -17,6 +17,36 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     return np.matmul(np.ones(a.shape[-2], a.dtype), a)
 
 
+def dense_block(
+    a: np.ndarray, w: np.ndarray, bias: np.ndarray | None, relu: bool, out: np.ndarray
+) -> np.ndarray:
+    """`a @ w (+ bias, relu)` written to `out` on the calling thread: one part of `matmul_rows`,
+    also for fused ops that project their own blocks of rows."""
+    o = np.matmul(a, w, out=out)
+    if bias is not None:
+        o += bias
+    if relu:
+        relu_into(o, o)
+    return o
+
+
+def dense_block_grads(
+    a: np.ndarray,
+    w: np.ndarray,
+    g: np.ndarray,
+    gx_out: np.ndarray | None,
+    need_w: bool,
+    need_b: bool,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One part of `matmul_rows_grads` on the calling thread: writes `g @ w.T` to `gx_out`
+    (unless None) and returns this block's kernel and bias gradients, each only when needed."""
+    if gx_out is not None:
+        np.matmul(g, w.T, out=gx_out)
+    gw = a.T @ g if need_w else None
+    gb = column_sums(g) if need_b else None
+    return gw, gb
+
+
 def matmul_rows(
     a2: np.ndarray,
     w: np.ndarray,
@@ -34,11 +64,7 @@ def matmul_rows(
         out = np.empty((len(a2), w.shape[-1]), np.result_type(a2, w))
 
     def rows(r0: int, r1: int) -> None:
-        o = np.matmul(a2[r0:r1], w, out=out[r0:r1])
-        if bias is not None:
-            o += bias
-        if relu:
-            relu_into(o, o)
+        dense_block(a2[r0:r1], w, bias, relu, out[r0:r1])
 
     split_work(rows, len(a2), 2.0 * a2.size * w.shape[-1])
     return out
@@ -73,11 +99,9 @@ def matmul_rows_grads(
         g = g2[r0:r1]
         if relu_out is not None:
             g = np.multiply(g, relu_out[r0:r1] > 0, out=scratch("dense_grad", g.shape, g.dtype))
-        if gx2 is not None:
-            np.matmul(g, w.T, out=gx2[r0:r1])
-        gw = a2[r0:r1].T @ g if need_w else None
-        gb = column_sums(g) if need_b else None
-        return gw, gb
+        return dense_block_grads(
+            a2[r0:r1], w, g, None if gx2 is None else gx2[r0:r1], need_w, need_b
+        )
 
     parts = split_work(part, len(a2), 4.0 * a2.size * w.shape[-1])
     gw = sum(p[0] for p in parts) if need_w else None

@@ -342,9 +342,9 @@ def _row_standardize(
 
     Every per-row factor is spread over the block by `_Spread` and applied by
     a flat element-wise pass, and beta is added over wide rows of it repeated;
-    row sums are GEMVs. The backward
-    pass keeps the centered rows and `inv = 1 / sqrt(var + epsilon)`, never
-    the normalized rows: `sum(g * xhat)` is `inv @ (g * centered)`.
+    row sums are GEMVs. The backward pass keeps the centered rows and
+    `inv = 1 / sqrt(var + epsilon)`, never the normalized rows: `sum(g * xhat)`
+    is `inv @ (g * centered)`.
     """
     rows, k = a.shape
     dt = a.dtype
