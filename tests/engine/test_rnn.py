@@ -372,6 +372,36 @@ def test_blocks_give_identical_results_with_and_without_a_thread(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("groups", [None, 1, 4])
+def test_gate_major_projection_is_the_row_projection_laid_out_by_gate(groups):
+    # The LSTM keeps its gates gate-major, (4, T, B, units); every value must be the
+    # one the row layout (T, B, 4 * units) holds, with dropout masks per gate or one
+    # for all, the bias, the -1/-2 scale and blocks of steps alike.
+    from engine.ops import rnn
+    from engine.ops.batch_parallel import Pipeline
+
+    x, w, r = data(3, 7, 5), data(5, 16), data(4, 16)
+    masks = None if groups is None else (rng.random((groups, 3, 5)) > 0.4) / 0.6
+    seq = rnn._Sequence(x, None, False, w, r, None, masks, None)
+    bias, scale = data(16), np.repeat(np.float32([-1, -1, -1, -2]), 4)
+    with Pipeline() as ahead:
+        rows, blocks = seq.project_ahead(ahead, bias, scale)
+        list(blocks)
+    with Pipeline() as ahead:
+        gates, blocks = seq.project_gates_ahead(ahead, bias, scale, 4)
+        assert [b for b in blocks] == rnn._blocks(7, 4 * 3 * 4 * 4)
+    assert gates.shape == (4, 7, 3, 4)
+    np.testing.assert_allclose(
+        gates, rows.reshape(7, 3, 4, 4).transpose(2, 0, 1, 3), rtol=1e-5, atol=1e-5
+    )
+    h = data(3, 4)
+    out = np.empty((4, 3, 4), np.float32)
+    rnn._rec_forward_gates(h, rnn._gate_kernels(r, 4), masks[:, :, :4] if groups else None, out)
+    want = [(h * (masks[g % len(masks), :, :4] if groups else 1)) @ r[:, 4 * g : 4 * g + 4]
+            for g in range(4)]  # fmt: skip
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+
+
 # Masks --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", KINDS)
 def test_masks_equal_trimming_the_padding(kind):
