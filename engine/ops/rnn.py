@@ -24,9 +24,9 @@ Internally arrays are time-major `(timesteps, batch, features)` in processing
 order. LSTM gates are reordered to `(o, i, f, c)` so that the gates using the
 recurrent activation are contiguous, and with the default tanh/sigmoid pair
 one sigmoid pass covers all gates (the candidate's `tanh(x) = 2 sigmoid(2x) - 1`).
-The LSTM's gates are kept gate-major, `(4, timesteps, batch, units)`: each
-step's recurrent GEMM is four `(units, units)` ones in one batched call, which
-writes every gate as a contiguous block for the cell's products.
+The LSTM's gates are kept gate-major per step, `(timesteps, 4, batch, units)`:
+each step's recurrent GEMM is four `(units, units)` ones in one batched call,
+which writes every gate as a contiguous block for the cell's products.
 """
 
 from __future__ import annotations
@@ -329,11 +329,13 @@ class _Sequence:
         scale: np.ndarray | None,
         gates: int,
     ) -> tuple[np.ndarray, Iterator[tuple[int, int]]]:
-        """`project_ahead` laid out gate-major: `(gates, T, B, units)`.
+        """`project_ahead` with each step's gates laid out gate-major: `(T, gates, B, units)`.
 
-        Each step's preactivations `out[:, t]` are then one contiguous
-        `(B, units)` block per gate: the recurrent GEMM writes them gate-major
-        too (`_gate_kernels`), and the cell's products need no transposing copy.
+        Each step's preactivations `out[t]` are then one contiguous block per
+        gate: the recurrent GEMM writes them gate-major too (`_gate_kernels`),
+        and the cell's products need no transposing copy. A block of steps is
+        one batched call of `(B, features) x (features, units)` GEMMs, which
+        OpenBLAS's small-matrix kernels run as fast as the one wide GEMM.
         """
         kernel = self.kernel if scale is None else self.kernel * scale
         if bias is not None and scale is not None:
@@ -342,23 +344,17 @@ class _Sequence:
         w4 = _gate_kernels(kernel, gates)
         b4 = None if bias is None else bias.reshape(gates, 1, units)
         dtype = np.result_type(self.xt, kernel)
-        out = np.empty((gates, self.steps, self.batch, units), dtype)
-        rows_out = out.reshape(gates, self.steps * self.batch, units)
-        blocks = _blocks(self.steps, gates * self.batch * units * dtype.itemsize)
+        out = np.empty((self.steps, gates, self.batch, units), dtype)
+        blocks = _blocks(self.steps, out[0].nbytes)
         masks = self.dmask
 
         def project(t0: int, t1: int) -> None:
-            x2 = self.xt[t0:t1].reshape(-1, self.features)
-            o = rows_out[:, t0 * self.batch : t1 * self.batch]
-            if masks is None:
-                np.matmul(x2, w4, out=o)
-            elif len(masks) == 1:
-                np.matmul(x2 * _mask_rows(masks[0], 0, len(x2)), w4, out=o)
-            else:
-                for g in range(gates):
-                    np.matmul(x2 * _mask_rows(masks[g], 0, len(x2)), w4[g], out=o[g])
+            x = self.xt[t0:t1, None]  # (n, 1, B, features): the same inputs for every gate
+            if masks is not None:
+                x = x * masks  # one mask for every gate, or one per gate
+            np.matmul(x, w4, out=out[t0:t1])
             if b4 is not None:
-                o += b4
+                out[t0:t1] += b4
 
         for block in blocks[1:]:
             ahead.submit(project, *block)
@@ -851,8 +847,8 @@ def lstm(
         scale = np.full(4 * units, -1, seq.dtype)
         scale[s3:] = -2
         rk_fwd = rk * scale
-    # Gate-major: each step's gates are four contiguous (batch, units) blocks, in the
-    # internal order o, i, f, c, written so by the projection and the recurrent GEMM.
+    # Gate-major steps: each step's gates are four contiguous (batch, units) blocks, in
+    # the internal order o, i, f, c, written so by the projection and the recurrent GEMM.
     r4 = _gate_kernels(rk_fwd, 4)
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
     c_all = np.empty_like(h_all)
@@ -868,11 +864,11 @@ def lstm(
         pre = np.empty_like(gates) if keep_pre else None
         for t0, t1 in blocks:
             for t in range(t0, t1):
-                a = gates[:, t]
+                a = gates[t]
                 _rec_forward_gates(h_all[t], r4, seq.rmask, rec)
                 a += rec
                 if pre is not None:
-                    pre[:, t] = a
+                    pre[t] = a
                 o_t, i_t, f_t, c_t = a
                 if fast:
                     _sigmoid_of_negated(a)
@@ -895,30 +891,30 @@ def lstm(
         dys: np.ndarray, dstates: list[np.ndarray | None], n: tuple[bool, ...]
     ) -> tuple[Any, ...]:
         dh, dc = _state_grads(dstates, (batch, units), seq.dtype)
-        o, i, f = gates[0], gates[1], gates[2]
+        o, i, f = gates[:, 0], gates[:, 1], gates[:, 2]
 
         def local_derivatives(t0: int, t1: int) -> tuple[np.ndarray, ...]:
-            """Steps t0:t1's gate derivatives `(4, n, batch, units)`, `o * tanh'(c)` and
+            """Steps t0:t1's gate derivatives `(n, 4, batch, units)`, `o * tanh'(c)` and
             forget factors."""
-            g = gates[:, t0:t1]
+            g = gates[t0:t1]
             if fast:
                 # s (1 - s) for the gates, and for the candidate block (1 + c) / 2 it
                 # gives (1 - c**2) / 4: two passes over the blocks cover all four.
                 deriv = np.subtract(1, g, out=scratch("lstm_deriv", g.shape, g.dtype))  # _WORK
                 deriv *= g
-                deriv[3] *= 4
+                deriv[:, 3] *= 4
             else:
-                z = None if pre is None else pre[:, t0:t1]
+                z = None if pre is None else pre[t0:t1]
                 deriv = np.empty_like(g)
-                deriv[:3] = ract.derivative(None if z is None else z[:3], g[:3])
-                deriv[3] = act.derivative(None if z is None else z[3], cand[t0:t1])
+                deriv[:, :3] = ract.derivative(None if z is None else z[:, :3], g[:, :3])
+                deriv[:, 3] = act.derivative(None if z is None else z[:, 3], cand[t0:t1])
             p_c = act.derivative(
                 c_all[t0 + 1 : t1 + 1] if act.needs_preactivation else None, tc[t0:t1]
             )
             p_c *= o[t0:t1]
             f_keep = f[t0:t1]
             if seq.mask is not None:
-                deriv *= seq.maskf[t0:t1]
+                deriv *= seq.maskf[t0:t1, None]
                 p_c *= seq.maskf[t0:t1]
                 f_keep = np.where(seq.hold[t0:t1], 1, f_keep)
             return deriv, p_c, f_keep
@@ -936,7 +932,7 @@ def lstm(
             # In blocks of steps, last first: each block's derivatives are still in cache
             # when its steps read them, and its weight and input gradients are computed
             # on another thread while the loop goes on with the earlier blocks.
-            for t0, t1 in reversed(_blocks(steps, gates[:, 0].nbytes)):
+            for t0, t1 in reversed(_blocks(steps, gates[0].nbytes)):
                 deriv, p_c, f_keep = local_derivatives(t0, t1)
                 for t in range(t1 - 1, t0 - 1, -1):
                     k = t - t0
@@ -950,7 +946,7 @@ def lstm(
                     np.multiply(dc, cand[t], out=i_block)
                     np.multiply(dc, c_all[t], out=f_block)
                     np.multiply(dc, i[t], out=c_block)
-                    np.multiply(prod, deriv[:, k], out=by_gate[t])
+                    np.multiply(prod, deriv[k], out=by_gate[t])
                     dc *= f_keep[k]
                     back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
                     dh = seq.held_back(t, back, dh)

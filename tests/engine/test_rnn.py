@@ -374,7 +374,7 @@ def test_blocks_give_identical_results_with_and_without_a_thread(
 
 @pytest.mark.parametrize("groups", [None, 1, 4])
 def test_gate_major_projection_is_the_row_projection_laid_out_by_gate(groups):
-    # The LSTM keeps its gates gate-major, (4, T, B, units); every value must be the
+    # The LSTM keeps each step's gates gate-major, (T, 4, B, units); every value must be the
     # one the row layout (T, B, 4 * units) holds, with dropout masks per gate or one
     # for all, the bias, the -1/-2 scale and blocks of steps alike.
     from engine.ops import rnn
@@ -390,9 +390,9 @@ def test_gate_major_projection_is_the_row_projection_laid_out_by_gate(groups):
     with Pipeline() as ahead:
         gates, blocks = seq.project_gates_ahead(ahead, bias, scale, 4)
         assert [b for b in blocks] == rnn._blocks(7, 4 * 3 * 4 * 4)
-    assert gates.shape == (4, 7, 3, 4)
+    assert gates.shape == (7, 4, 3, 4)
     np.testing.assert_allclose(
-        gates, rows.reshape(7, 3, 4, 4).transpose(2, 0, 1, 3), rtol=1e-5, atol=1e-5
+        gates, rows.reshape(7, 3, 4, 4).transpose(0, 2, 1, 3), rtol=1e-5, atol=1e-5
     )
     h = data(3, 4)
     out = np.empty((4, 3, 4), np.float32)
