@@ -851,11 +851,13 @@ def lstm(
     # the internal order o, i, f, c, written so by the projection and the recurrent GEMM.
     r4 = _gate_kernels(rk_fwd, 4)
     h_all = np.empty((steps + 1, batch, units), seq.dtype)
-    c_all = np.empty_like(h_all)
+    # What the backward pass multiplies the o, i and f gates' derivatives by, kept
+    # side by side per step like the gates: tanh(c), the candidate, and the cell
+    # state before the step (the last entry holds only the final state).
+    held = np.empty((steps + 1, 3, batch, units), seq.dtype)
+    tc, cand, c_all = held[:-1, 0], held[:-1, 1], held[:, 2]
     h_all[0] = as_array(initial_state[0])
     c_all[0] = as_array(initial_state[1])
-    cand = np.empty((steps, batch, units), seq.dtype)
-    tc = np.empty((steps, batch, units), seq.dtype)
     rec = np.empty((4, batch, units), seq.dtype)
     ig = np.empty((batch, units), seq.dtype)
     with np.errstate(over="ignore"), _recurrence() as ahead:  # see _sigmoid_of_negated
@@ -894,8 +896,14 @@ def lstm(
         o, i, f = gates[:, 0], gates[:, 1], gates[:, 2]
 
         def local_derivatives(t0: int, t1: int) -> tuple[np.ndarray, ...]:
-            """Steps t0:t1's gate derivatives `(n, 4, batch, units)`, `o * tanh'(c)` and
-            forget factors."""
+            """Steps t0:t1's gate factors `(n, 4, batch, units)`, `o * tanh'(c)` and
+            forget factors.
+
+            A step's gate gradients are `dh` times its o factor and `dc` times the
+            others: each gate's derivative times the value the gate multiplies
+            (`tanh(c)`, the candidate, the previous cell state, the input gate),
+            two passes per block here instead of four per step in the loop.
+            """
             g = gates[t0:t1]
             if fast:
                 # s (1 - s) for the gates, and for the candidate block (1 + c) / 2 it
@@ -908,6 +916,8 @@ def lstm(
                 deriv = np.empty_like(g)
                 deriv[:, :3] = ract.derivative(None if z is None else z[:, :3], g[:, :3])
                 deriv[:, 3] = act.derivative(None if z is None else z[:, 3], cand[t0:t1])
+            deriv[:, :3] *= held[t0:t1]
+            deriv[:, 3] *= i[t0:t1]
             p_c = act.derivative(
                 c_all[t0 + 1 : t1 + 1] if act.needs_preactivation else None, tc[t0:t1]
             )
@@ -925,7 +935,6 @@ def lstm(
         rt = np.ascontiguousarray(rk.T)
         tmp = np.empty((batch, units), seq.dtype)
         prod = np.empty((4, batch, units), seq.dtype)
-        o_block, i_block, f_block, c_block = prod  # views, made once
         rec = [(h_all[:-1], seq.rmask, rk, slice(None))] if n[4] else None
         grads = _BlockGrads(seq, dgates, n[0], n[3], rec, has_bias and n[5])
         with _recurrence() as behind:
@@ -940,13 +949,11 @@ def lstm(
                         dh += dys[t]
                     np.multiply(dh, p_c[k], out=tmp)
                     dc += tmp
-                    # The four gate gradients into contiguous blocks, then one pass
-                    # that multiplies by the derivatives and writes the gate rows.
-                    np.multiply(dh, tc[t], out=o_block)
-                    np.multiply(dc, cand[t], out=i_block)
-                    np.multiply(dc, c_all[t], out=f_block)
-                    np.multiply(dc, i[t], out=c_block)
-                    np.multiply(prod, deriv[k], out=by_gate[t])
+                    # Every gate's block by dc, then the output gate's by dh, all
+                    # contiguous; one strided copy writes them into the step's rows.
+                    np.multiply(dc, deriv[k], out=prod)
+                    np.multiply(dh, deriv[k, 0], out=prod[0])
+                    np.copyto(by_gate[t], prod)
                     dc *= f_keep[k]
                     back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)
                     dh = seq.held_back(t, back, dh)
