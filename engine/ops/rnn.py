@@ -301,26 +301,14 @@ class _Sequence:
         -1 and -2), the result is that contribution times `scale`, exactly: the
         kernel and bias are scaled instead of the much larger result.
         """
-        kernel = self.kernel if scale is None else self.kernel * scale
-        if bias is not None and scale is not None:
-            bias = bias * scale
+        kernel, bias = self._scaled(bias, scale)
         out = np.empty((self.steps, self.batch, kernel.shape[1]), np.result_type(self.xt, kernel))
         blocks = _blocks(self.steps, out[0].nbytes)
 
         def project(t0: int, t1: int) -> None:
             _grouped_matmul(self.xt[t0:t1], kernel, self.dmask, bias, out[t0:t1])
 
-        for block in blocks[1:]:
-            ahead.submit(project, *block)
-
-        def ready() -> Iterator[tuple[int, int]]:
-            project(*blocks[0])
-            yield blocks[0]
-            for k, block in enumerate(blocks[1:]):
-                ahead.result(k)
-                yield block
-
-        return out, ready()
+        return out, _run_ahead(ahead, blocks, project)
 
     def project_gates_ahead(
         self,
@@ -339,9 +327,7 @@ class _Sequence:
         226 us for the benchmark's 8 steps), with its Haswell kernels 14% slower
         (358 against 314 us), on the thread beside the loop either way.
         """
-        kernel = self.kernel if scale is None else self.kernel * scale
-        if bias is not None and scale is not None:
-            bias = bias * scale
+        kernel, bias = self._scaled(bias, scale)
         units = kernel.shape[1] // gates
         w4 = _gate_kernels(kernel, gates)
         b4 = None if bias is None else bias.reshape(gates, 1, units)
@@ -358,17 +344,15 @@ class _Sequence:
             if b4 is not None:
                 out[t0:t1] += b4
 
-        for block in blocks[1:]:
-            ahead.submit(project, *block)
+        return out, _run_ahead(ahead, blocks, project)
 
-        def ready() -> Iterator[tuple[int, int]]:
-            project(*blocks[0])
-            yield blocks[0]
-            for k, block in enumerate(blocks[1:]):
-                ahead.result(k)
-                yield block
-
-        return out, ready()
+    def _scaled(
+        self, bias: np.ndarray | None, scale: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The kernel and bias times `scale` (column by column), or as they are."""
+        if scale is None:
+            return self.kernel, bias
+        return self.kernel * scale, None if bias is None else bias * scale
 
     def masked_out(self, value: np.ndarray) -> np.ndarray:
         """`value` (T, B, n) with masked steps zeroed."""
@@ -494,6 +478,25 @@ def _recurrence() -> Iterator[Pipeline]:
     hold = single_threaded_blas() if pipeline.threaded else contextlib.nullcontext()
     with hold, pipeline:
         yield pipeline
+
+
+def _run_ahead(
+    ahead: Pipeline, blocks: list[tuple[int, int]], project: Callable[[int, int], None]
+) -> Iterator[tuple[int, int]]:
+    """Queue `project` on every block but the first on `ahead` now; the iterator
+    projects the first here (no waiting for a thread to wake), then yields each
+    block, in order, once its call is done."""
+    for block in blocks[1:]:
+        ahead.submit(project, *block)
+
+    def ready() -> Iterator[tuple[int, int]]:
+        project(*blocks[0])
+        yield blocks[0]
+        for k, block in enumerate(blocks[1:]):
+            ahead.result(k)
+            yield block
+
+    return ready()
 
 
 def _blocks(steps: int, step_bytes: int) -> list[tuple[int, int]]:
