@@ -280,6 +280,12 @@ class _Sequence:
             raise ValueError(
                 f"Dropout masks must have shape (k, batch, {size}), got {np.shape(masks)}."
             )
+        gates = self.kernel.shape[1] // self.units
+        if len(m) not in (1, gates):
+            raise ValueError(
+                f"Dropout masks must come as one for every gate or one per gate (k = 1 or "
+                f"{gates}), got k = {len(m)}."
+            )
         if self.order is not None and len(m) > 1:
             groups = len(m)
             m = m[[int(self.order[g * self.units]) // self.units for g in range(groups)]]
@@ -325,7 +331,8 @@ class _Sequence:
         one batched call of `(B, features) x (features, units)` GEMMs: with
         OpenBLAS's AVX-512 kernels as fast as the one wide GEMM (216 against
         226 us for the benchmark's 8 steps), with its Haswell kernels 14% slower
-        (358 against 314 us), on the thread beside the loop either way.
+        (358 against 314 us); all blocks but the first run on the thread beside
+        the loop.
         """
         kernel, bias = self._scaled(bias, scale)
         units = kernel.shape[1] // gates
@@ -430,7 +437,9 @@ def _finish(
     """Assemble the outputs from the carried outputs `ys` (T, B, u) and record the op."""
     zero = zero_output_for_mask and seq.mask is not None
     if return_sequences:
-        out = np.ascontiguousarray((seq.masked_out(ys) if zero else ys).transpose(1, 0, 2))
+        # Always a copy: with a batch of one the transposed steps are contiguous already,
+        # and the output must not share memory with the states the backward pass reads.
+        out = np.array((seq.masked_out(ys) if zero else ys).transpose(1, 0, 2), order="C")
     else:
         out = ys[-1] * seq.maskf[-1] if zero else ys[-1].copy()
     values = [out, *(s.copy() for s in states)] if return_state else [out]
@@ -956,10 +965,10 @@ def lstm(
                         dh += dys[t]
                     np.multiply(dh, p_c[k], out=tmp)
                     dc += tmp
-                    # Every gate's block by dc, then the output gate's by dh, all
+                    # The output gate's block by dh and the others' by dc, all
                     # contiguous; one strided copy writes them into the step's rows.
-                    np.multiply(dc, deriv[k], out=prod)
                     np.multiply(dh, deriv[k, 0], out=prod[0])
+                    np.multiply(dc, deriv[k, 1:], out=prod[1:])
                     np.copyto(by_gate[t], prod)
                     dc *= f_keep[k]
                     back = _rec_backward(dgates[t], h_all[t], rk, rt, seq.rmask)

@@ -373,33 +373,67 @@ def test_blocks_give_identical_results_with_and_without_a_thread(
 
 
 @pytest.mark.parametrize("groups", [None, 1, 4])
-def test_gate_major_projection_is_the_row_projection_laid_out_by_gate(groups):
-    # The LSTM keeps each step's gates gate-major, (T, 4, B, units); every value must be the
-    # one the row layout (T, B, 4 * units) holds, with dropout masks per gate or one
-    # for all, the bias, the -1/-2 scale and blocks of steps alike.
-    from engine.ops import rnn
-    from engine.ops.batch_parallel import Pipeline
+@pytest.mark.parametrize("scaled", [False, True])
+def test_gate_major_projection_matches_the_per_gate_products(
+    groups, scaled, monkeypatch, restore_split_threads
+):
+    # The LSTM keeps each step's gates gate-major, (T, 4, B, units): gate g of step t
+    # is (x_t * mask_g) @ (kernel * scale)[:, g] + (bias * scale)[g], in blocks of two
+    # steps on a thread beside the caller; and the recurrent GEMM likewise.
+    from engine.ops import batch_parallel, rnn
 
+    batch_parallel.set_split_threads(2)
+    monkeypatch.setattr(rnn, "_BLOCK_BYTES", 2 * 4 * 3 * 4 * 4)  # two steps a block
     x, w, r = data(3, 7, 5), data(5, 16), data(4, 16)
     masks = None if groups is None else (rng.random((groups, 3, 5)) > 0.4) / 0.6
     seq = rnn._Sequence(x, None, False, w, r, None, masks, None)
-    bias, scale = data(16), np.repeat(np.float32([-1, -1, -1, -2]), 4)
-    with Pipeline() as ahead:
-        rows, blocks = seq.project_ahead(ahead, bias, scale)
-        list(blocks)
-    with Pipeline() as ahead:
+    bias = data(16) if scaled else None
+    scale = np.repeat(np.float32([-1, -1, -1, -2]), 4) if scaled else None
+    with rnn.Pipeline() as ahead:
         gates, blocks = seq.project_gates_ahead(ahead, bias, scale, 4)
-        assert [b for b in blocks] == rnn._blocks(7, 4 * 3 * 4 * 4)
+        assert list(blocks) == [(0, 2), (2, 4), (4, 6), (6, 7)]
     assert gates.shape == (7, 4, 3, 4)
-    np.testing.assert_allclose(
-        gates, rows.reshape(7, 3, 4, 4).transpose(0, 2, 1, 3), rtol=1e-5, atol=1e-5
-    )
+    w_s = w * (1 if scale is None else scale)
+    for g in range(4):
+        xg = x.transpose(1, 0, 2) * (1 if masks is None else masks[g % len(masks)])
+        want = xg @ w_s[:, 4 * g : 4 * g + 4]
+        if bias is not None:
+            want = want + (bias * scale)[4 * g : 4 * g + 4]
+        np.testing.assert_allclose(gates[:, g], want, rtol=1e-5, atol=1e-5)
     h = data(3, 4)
     out = np.empty((4, 3, 4), np.float32)
-    rnn._rec_forward_gates(h, rnn._gate_kernels(r, 4), masks[:, :, :4] if groups else None, out)
-    want = [(h * (masks[g % len(masks), :, :4] if groups else 1)) @ r[:, 4 * g : 4 * g + 4]
-            for g in range(4)]  # fmt: skip
-    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+    rmasks = None if groups is None else (rng.random((groups, 3, 4)) > 0.4) / 0.6
+    rnn._rec_forward_gates(h, rnn._gate_kernels(r, 4), rmasks, out)
+    for g in range(4):
+        hg = h * (1 if rmasks is None else rmasks[g % len(rmasks)])
+        np.testing.assert_allclose(out[g], hg @ r[:, 4 * g : 4 * g + 4], rtol=1e-5, atol=1e-5)
+
+
+def test_dropout_masks_other_than_one_or_one_per_gate_are_refused():
+    from engine.ops import rnn
+
+    x, h0 = data(2, 3, 5), np.zeros((2, 4), "float32")
+    with pytest.raises(ValueError, match=r"one per gate \(k = 1 or 4\), got k = 2"):
+        rnn.lstm(x, [h0, h0], data(5, 16), data(4, 16), dropout_mask=np.ones((2, 2, 5)))
+
+
+def test_a_batch_of_one_gets_its_own_output_array():
+    # With one sequence the time-major outputs transposed are contiguous already; the
+    # returned array must still be a copy, or writing into it would change the
+    # states the backward pass reads (the recurrent kernel's gradient uses them).
+    x, g = data(1, 4, 3), data(1, 4, 2)
+    layer = layers.LSTM(2, return_sequences=True)
+    layer.build(x.shape)
+
+    def grads(overwrite: bool) -> list[np.ndarray]:
+        with GradientTape() as tape:
+            y = layer(x)
+        if overwrite:
+            y.value[...] = 0
+        return tape.gradient(y, layer.trainable_weights, output_gradients=g)
+
+    for got, want in zip(grads(True), grads(False)):
+        np.testing.assert_array_equal(got, want)
 
 
 # Masks --------------------------------------------------------------------------------------
