@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -167,9 +168,7 @@ def _small_groups(variables: list[Variable]) -> list[list[int]]:
     """Indices of the variables to update together: small ones, by dtype, in groups of
     at most `_TOGETHER_MAX` elements, each of two or more. A variable listed twice is
     left out (one by one, its second update starts from its first's result)."""
-    counts: dict[int, int] = {}
-    for v in variables:
-        counts[id(v)] = counts.get(id(v), 0) + 1
+    counts = collections.Counter(id(v) for v in variables)
     open_groups: dict[np.dtype, tuple[list[int], int]] = {}
     groups: list[list[int]] = []
     for i, v in enumerate(variables):
