@@ -136,7 +136,10 @@ def test_chunked_threaded_attention_equals_inline(forced_split):
 
 @pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
 @pytest.mark.parametrize("output", [None, "kernel", "kernel and bias"])
-def test_fused_self_attention_op_equals_projections_then_attention(batch, output, forced_split):
+@pytest.mark.parametrize("dropout", [0.0, 0.25])
+def test_fused_self_attention_op_equals_projections_then_attention(
+    batch, output, dropout, forced_split
+):
     # The fused op projects and attends (and projects the heads to the output)
     # chunk by chunk on threads; the reference projects the whole batch with
     # einsum, calls the plain attention op and the plain output projection.
@@ -157,7 +160,7 @@ def test_fused_self_attention_op_equals_projections_then_attention(batch, output
 
     def fused(xt, *weights):
         return attn_ops.multi_head_self_attention(
-            xt, *weights[:6], mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3),
+            xt, *weights[:6], mask=mask, dropout_rate=dropout, seed_generator=SeedGenerator(3),
             output_kernel=weights[6] if len(weights) > 6 else None,
             output_bias=weights[7] if len(weights) > 7 else None,
         )  # fmt: skip
@@ -168,7 +171,7 @@ def test_fused_self_attention_op_equals_projections_then_attention(batch, output
             for w, b in ((wq, bq), (wk, bk), (wv, bv))
         ]
         out = attn_ops.scaled_dot_product_attention(
-            *qkv, mask=mask, dropout_rate=0.25, seed_generator=SeedGenerator(3)
+            *qkv, mask=mask, dropout_rate=dropout, seed_generator=SeedGenerator(3)
         )
         heads_out = ops.swapaxes(out, -2, -3)
         if not out_weights:
@@ -193,6 +196,27 @@ def test_fused_self_attention_op_equals_projections_then_attention(batch, output
     for name, threaded, inline, ref in zip(names, *results):
         np.testing.assert_allclose(threaded, inline, rtol=1e-6, atol=1e-6 * scale, err_msg=name)
         np.testing.assert_allclose(threaded, ref, rtol=2e-5, atol=2e-5 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_times_rows_spread_equals_the_broadcast_product(dtype):
+    # Heads kept as views of (..., T, H, d) arrays take the spread path; any
+    # other layout the broadcast. Either way each value is src * z exactly.
+    lead, heads, steps, size = (2, 3), 4, 5, 6
+    heads_last = data(*lead, steps, heads, size).astype(dtype)
+    src = np.swapaxes(heads_last, -2, -3)
+    z = data(*lead, heads, steps).astype(dtype)
+    expected = src * z[..., None]
+    out = np.swapaxes(np.empty_like(heads_last), -2, -3)
+    assert attn_ops._times_rows(src, z, out) is out
+    np.testing.assert_array_equal(out, expected)
+    in_place = src.copy(order="K")  # same layout: heads last
+    attn_ops._times_rows(in_place, z, in_place)
+    np.testing.assert_array_equal(in_place, expected)
+    heads_first = np.ascontiguousarray(src)
+    other = np.empty_like(heads_first)
+    attn_ops._times_rows(heads_first, z, other)
+    np.testing.assert_array_equal(other, expected)
 
 
 def test_fused_self_attention_op_rejects_mismatched_output_weights():
