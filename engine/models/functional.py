@@ -8,11 +8,9 @@ import numpy as np
 
 from engine.backend import tree
 from engine.backend.keras_tensor import KerasTensor
-from engine.layers.convolutional.conv2d import Conv2D
 from engine.layers.core.input_layer import InputLayer
 from engine.layers.layer import Layer, Node
-from engine.layers.pooling.max_pooling2d import MaxPooling2D
-from engine.models.fusion import can_fuse, fused_call
+from engine.models.fusion import FUSABLE_TYPES, can_fuse, fused_call
 from engine.models.model import Model
 
 
@@ -47,30 +45,35 @@ def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
 
 
 def _fusable_pairs(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, int]:
-    """`{conv node index: pool node index}` for Conv2D nodes whose output only a MaxPooling2D reads.
+    """`{first node index: second node index}` for the layer pairs of `fusion.FUSABLE_TYPES`
+    (a Conv2D and a MaxPooling2D, an Add and a LayerNormalization) where only
+    the second layer reads the first one's output.
 
     Whether a pair really fuses is decided per call (`fusion.can_fuse`); this
-    only finds pairs where nothing else can see the convolution's output.
+    only finds pairs where nothing else can see the first layer's output.
     """
     readers: dict[int, list[int]] = {}
     for i, node in enumerate(nodes):
         for t in node.input_tensors:
             readers.setdefault(id(t), []).append(i)
     output_ids = {id(t) for t in outputs}
+    first_types = {first for first, _ in FUSABLE_TYPES}
     pairs = {}
     for i, node in enumerate(nodes):
-        if type(node.layer) is not Conv2D or len(node.output_tensors) != 1 or node.call_kwargs:
+        if type(node.layer) not in first_types or len(node.output_tensors) != 1:
+            continue
+        if node.call_kwargs:
             continue
         out = node.output_tensors[0]
         consumers = readers.get(id(out), [])
         if id(out) in output_ids or len(consumers) != 1:
             continue
-        pool = nodes[consumers[0]]
+        second = nodes[consumers[0]]
         if (
-            type(pool.layer) is MaxPooling2D
-            and len(pool.call_args) == 1
-            and pool.call_args[0] is out
-            and not pool.call_kwargs
+            (type(node.layer), type(second.layer)) in FUSABLE_TYPES
+            and len(second.call_args) == 1
+            and second.call_args[0] is out
+            and not second.call_kwargs
         ):
             pairs[i] = consumers[0]
     return pairs
@@ -202,15 +205,16 @@ class Functional(Model):
 
             args = tree.map_structure(fetch, node.call_args)
             kwargs = tree.map_structure(fetch, node.call_kwargs)
-            pool_index = self._fusable.get(i)
-            if pool_index is not None:
-                pool = self._nodes[pool_index]
-                if can_fuse(node.layer, pool.layer, args[0]):
-                    # Conv2D(relu) -> MaxPooling2D(2) as one op: same results, less memory traffic.
-                    computed[id(pool.output_tensors[0])] = fused_call(
-                        node.layer, pool.layer, args[0]
+            second_index = self._fusable.get(i)
+            if second_index is not None:
+                second = self._nodes[second_index]
+                if can_fuse(node.layer, second.layer, args[0]):
+                    # Conv2D(relu) -> MaxPooling2D(2) or Add -> LayerNormalization as
+                    # one op: same results, less memory traffic.
+                    computed[id(second.output_tensors[0])] = fused_call(
+                        node.layer, second.layer, args[0]
                     )
-                    fused.add(pool_index)
+                    fused.add(second_index)
                     continue
             outputs = node.layer(*args, training=training, **kwargs)
             for kt, value in zip(node.output_tensors, tree.flatten(outputs)):

@@ -5,11 +5,20 @@ most image classifiers. Run as two layers, the full-size activation is written
 to memory by the convolution, read back by the pool, and its gradient built at
 full size again in the backward pass. `ops.conv_relu_max_pool` pools each chunk
 while it is in cache instead (measured on the CIFAR-10 CNN: see the op), with
-results equal to the separate layers. Models fuse a pair only when nothing can
-observe the difference: both layers are exactly those classes (not
-subclasses), built, and not patched; no activity regularizer; an ungrouped
-channels-last convolution; a 2x2, stride-2, "valid" pool; an input without a
-mask. `fusion_disabled()` turns fusion off, e.g. to compare or to debug.
+results equal to the separate layers.
+
+A Transformer block's residual `Add` followed by `LayerNormalization` is the
+other pair: `ops.add_layer_normalization` sums each chunk of rows inside the
+normalization, so the full-size sum is never written and read back (its
+results equal the two layers', bit for bit).
+
+Models fuse a pair only when nothing can observe the difference: both layers
+are exactly those classes (not subclasses), built, and not patched; no
+activity regularizer; inputs without masks; an ungrouped channels-last
+convolution and a 2x2, stride-2, "valid" pool; inputs of one shape and one
+float32 or float64 dtype, normalized over their last axes without
+`rms_scaling`. `fusion_disabled()` turns fusion off, e.g. to compare or to
+debug.
 
 Example:
     >>> with fusion_disabled():
@@ -23,12 +32,21 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from engine.backend.keras_tensor import KerasTensor
+from engine.backend.tensor import unwrap
 from engine.layers.convolutional.base_conv import fused_activation
 from engine.layers.convolutional.conv2d import Conv2D
 from engine.layers.layer import Layer, _to_tensor
+from engine.layers.merging.add import Add
+from engine.layers.normalization.layer_normalization import LayerNormalization
 from engine.layers.pooling.max_pooling2d import MaxPooling2D
 from engine.ops.conv import conv_relu_max_pool
+from engine.ops.normalization import add_layer_normalization
+
+# The (first, second) layer classes that can fuse, when `can_fuse` agrees for the inputs.
+FUSABLE_TYPES = frozenset({(Conv2D, MaxPooling2D), (Add, LayerNormalization)})
 
 _state = threading.local()
 
@@ -58,9 +76,17 @@ def _plain(layer: Layer, cls: type) -> bool:
 
 
 def can_fuse(first: Layer, second: Layer, inputs: Any) -> bool:
-    """Whether `second(first(inputs))` may run as `conv_relu_max_pool`."""
-    if not fusion_enabled() or not (_plain(first, Conv2D) and _plain(second, MaxPooling2D)):
+    """Whether `second(first(inputs))` may run as one op (`fused_call`)."""
+    if not fusion_enabled():
         return False
+    if _plain(first, Conv2D) and _plain(second, MaxPooling2D):
+        return _conv_pool_fuses(first, second, inputs)
+    if _plain(first, Add) and _plain(second, LayerNormalization):
+        return _add_norm_fuses(second, inputs)
+    return False
+
+
+def _conv_pool_fuses(first: Conv2D, second: MaxPooling2D, inputs: Any) -> bool:
     if isinstance(inputs, KerasTensor) or getattr(inputs, "_keras_mask", None) is not None:
         return False
     shape = getattr(inputs, "shape", None)
@@ -80,8 +106,37 @@ def can_fuse(first: Layer, second: Layer, inputs: Any) -> bool:
     )
 
 
+def _add_norm_fuses(norm: LayerNormalization, inputs: Any) -> bool:
+    if not isinstance(inputs, (list, tuple)) or len(inputs) < 2 or norm.rms_scaling:
+        return False
+    arrays = []
+    for x in inputs:
+        if isinstance(x, KerasTensor) or getattr(x, "_keras_mask", None) is not None:
+            return False
+        a = unwrap(x)
+        if not isinstance(a, np.ndarray):
+            return False
+        arrays.append(a)
+    first = arrays[0]
+    if first.dtype not in (np.float32, np.float64) or any(
+        a.shape != first.shape or a.dtype != first.dtype for a in arrays
+    ):
+        return False
+    ndim = first.ndim
+    axes = sorted(a % ndim for a in norm.axis) if ndim else []
+    return bool(axes) and axes == list(range(ndim - len(axes), ndim))
+
+
 def fused_call(first: Layer, second: Layer, inputs: Any) -> Any:
     """`second(first(inputs))` as one op; call only when `can_fuse` says so."""
+    if type(first) is Add:
+        return add_layer_normalization(
+            [_to_tensor(x) for x in inputs],
+            second.gamma,
+            second.beta,
+            axis=second.axis,
+            epsilon=second.epsilon,
+        )
     return conv_relu_max_pool(
         _to_tensor(inputs),
         first.kernel,
@@ -92,4 +147,4 @@ def fused_call(first: Layer, second: Layer, inputs: Any) -> Any:
     )
 
 
-__all__ = ["can_fuse", "fused_call", "fusion_disabled", "fusion_enabled"]
+__all__ = ["FUSABLE_TYPES", "can_fuse", "fused_call", "fusion_disabled", "fusion_enabled"]
