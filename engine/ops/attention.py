@@ -297,8 +297,12 @@ class _AttentionCore:
         self.sc = dtype.type(scale)
         # The scaled queries, filled chunk by chunk; laid out like q (a transposed
         # view stays transposed, which BLAS reads for free), C order when broadcast.
+        # With a scale of one (multi-head attention scales its query projection
+        # instead) they are the queries themselves.
         if 0 in self.q.strides or self.q.dtype != dtype:
             self.qs = np.empty(self.q.shape, dtype)
+        elif scale == 1:
+            self.qs = self.q
         else:
             self.qs = np.empty_like(self.q)
         self.e = np.empty((*lead, tq, tv), dtype)
@@ -322,7 +326,9 @@ class _AttentionCore:
 
     def forward(self, a: int, b: int) -> None:
         """The forward pass of items `a:b` of the first batch axis."""
-        qs = np.multiply(self.q[a:b], self.sc, out=self.qs[a:b])
+        qs = self.qs[a:b]
+        if self.qs is not self.q:
+            np.multiply(self.q[a:b], self.sc, out=qs)
         e = self.e[a:b]
         sums = _unnormalised_softmax(
             qs, self.k[a:b], None if self.bias is None else self.bias[a:b], e
@@ -463,7 +469,7 @@ class _AttentionCore:
                     # one thread: 550 us as (k^T @ dp^T), 320 us copy included.
                     k = self.k[a:b]
                     k_c = scratch("attention_k_rows", k.shape, e.dtype)
-                    if need_scale:
+                    if need_scale or self.sc == 1:
                         np.copyto(k_c, k)
                     else:
                         np.multiply(k, self.sc, out=k_c)
@@ -584,9 +590,17 @@ def multi_head_self_attention(
 
     q, k, v = (_swap(head_blocks(y_t, i)) for i in range(3))
     scale_value = 1.0 / math.sqrt(key_dim) if scale is None else float(scale)
+    # The score scale rides in the query projection (its kernel and bias rows
+    # scaled here, their gradients by the same factor in the backward pass):
+    # the attention then runs with a scale of one and never forms scaled
+    # queries, a pass over them each way. With the usual 1 / sqrt(key_dim), a
+    # power of two for key_dim 4, 16 or 64, the results are the same bit for bit.
+    w_all_t[: widths[0]] *= scale_value
+    if bias_all is not None:
+        bias_all[: widths[0]] *= scale_value
     out = np.empty((*batch, steps, heads, value_dim), y_t.dtype)
     core = _AttentionCore(
-        q, k, v, mask, scale_value, dropout_rate, seed_generator,
+        q, k, v, mask, 1.0, dropout_rate, seed_generator,
         out=np.swapaxes(out, -2, -3), run=False,
     )  # fmt: skip
     # The core chunks its first batch axis; each of its items is `inner` rows of a3.
@@ -661,6 +675,11 @@ def multi_head_self_attention(
         parts = map_chunks_split(backward, items, per_item, 2 * (core.flops + projection_flops))
         gw_all = sum(part[0] for part in parts).T if need_w else None
         gb_all = sum(part[1] for part in parts) if need_b else None
+        # The query projection ran with its weights scaled: so are their gradients.
+        if gw_all is not None:
+            gw_all[:, : widths[0]] *= scale_value
+        if gb_all is not None:
+            gb_all[: widths[0]] *= scale_value
         grads: list[Any] = [None if gx is None else gx.reshape(a.shape)]
         for i, (w, b) in enumerate(zip(kernels, biases)):
             lo, hi = starts[i], starts[i + 1]
