@@ -8,6 +8,8 @@ exactly as unfused.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -148,14 +150,10 @@ def test_functional_model_fuses_and_trains_exactly_as_unfused(fused_calls):
     x = rng.integers(0, 50, size=(24, 10))
     y = rng.integers(0, 2, size=(24, 1)).astype("float32")
     runs = []
-    for disabled in (False, True):
+    for context in (contextlib.nullcontext, fusion_disabled):
         model = encoder_block()
         model.compile(optimizer="adam", loss="binary_crossentropy")
-        if disabled:
-            with fusion_disabled():
-                history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
-                predictions = model.predict(x, verbose=0)
-        else:
+        with context():
             history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
             predictions = model.predict(x, verbose=0)
         runs.append((history.history["loss"], model.get_weights(), predictions))
@@ -192,7 +190,8 @@ class MyAdd(layers.Add):
 )
 def test_pairs_that_differ_are_not_fused(kwargs, fused_calls):
     x = rng.integers(0, 50, size=(4, 10))
-    with pytest.warns(UserWarning) if "rms_scaling" in kwargs.get("norm_kwargs", {}) else _none():
+    rms = "rms_scaling" in kwargs.get("norm_kwargs", {})
+    with pytest.warns(UserWarning) if rms else contextlib.nullcontext():
         model = encoder_block(**kwargs)
     out = model(x)
     assert fused_calls == [2]
@@ -209,11 +208,3 @@ def test_masked_inputs_are_not_fused(fused_calls):
     y = model(x)
     assert fused_calls == []
     np.testing.assert_array_equal(y._keras_mask, x != 0)
-
-
-class _none:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
