@@ -119,6 +119,11 @@ def _swap(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
+# The spread GEMM does `heads` times the multiply's arithmetic: worth it for a
+# few heads only.
+_MAX_SPREAD_HEADS = 16
+
+
 @functools.lru_cache(maxsize=16)
 def _head_spreader(heads: int, size: int, dtype: str) -> np.ndarray:
     """The `(heads, heads * size)` 0/1 matrix whose row i is one on columns `i*size:(i+1)*size`."""
@@ -139,10 +144,12 @@ def _times_rows(src: np.ndarray, z: np.ndarray, dst: np.ndarray) -> np.ndarray:
     benchmark's shape (4 heads, T = 100, d = 16), one thread: 143 us
     broadcast, 31 us spread. Other layouts multiply by the broadcast.
     """
+    if src.ndim < 4 or src.shape[-3] > _MAX_SPREAD_HEADS:
+        # Not heads: a batch axis (a 3-D input with one step is contiguous swapped
+        # too), whose spreader would be (n, n * d) and its GEMM n times the work.
+        return np.multiply(src, z[..., None], out=dst)
     heads_last_src, heads_last_dst = np.swapaxes(src, -2, -3), np.swapaxes(dst, -2, -3)
-    if src.ndim < 3 or not (
-        heads_last_src.flags.c_contiguous and heads_last_dst.flags.c_contiguous
-    ):
+    if not (heads_last_src.flags.c_contiguous and heads_last_dst.flags.c_contiguous):
         return np.multiply(src, z[..., None], out=dst)
     heads, steps, size = src.shape[-3:]
     rows = z.size // (heads * steps)
@@ -431,8 +438,11 @@ class _AttentionCore:
                     # Transformer benchmark's shape, one thread: 160 -> 50 us.
                     gz_ext = _times_rows(gb_padded, z, gb_padded)
                     gz = gz_ext[..., :size]
-                d_term = np.multiply(g_out, z, out=gz_ext[..., size])
-                np.negative(d_term, out=d_term)
+                # -D, negated on its way into the strided column: NumPy 2.4's
+                # in-place negative of a column 16 (float32) or 64 (float64) bytes
+                # apart writes wrong values (value widths 3 and 7 here).
+                np.multiply(g_out, z, out=g_out)
+                np.negative(g_out, out=gz_ext[..., size])
                 v_t = _swap(self.v[a:b])
                 v_ext = scratch("attention_v", (*v_t.shape[:-2], size + 1, v_t.shape[-1]), e.dtype)
                 v_ext[..., :size, :] = v_t

@@ -219,6 +219,62 @@ def test_times_rows_spread_equals_the_broadcast_product(dtype):
     np.testing.assert_array_equal(other, expected)
 
 
+def test_times_rows_keeps_batch_axes_out_of_the_spread(monkeypatch):
+    # A 3-D single-step input is contiguous with its axes swapped too; its first
+    # axis is a batch, not heads, and must not size a (n, n * d) spreader.
+    sizes = []
+    real = attn_ops._head_spreader
+
+    def spy(heads, size, dtype):
+        sizes.append(heads)
+        return real(heads, size, dtype)
+
+    monkeypatch.setattr(attn_ops, "_head_spreader", spy)
+    q, kv = data(300, 1, 8), data(300, 5, 8)
+    out = attn_ops.scaled_dot_product_attention(q, kv, kv).numpy()
+    scores = np.einsum("nqd,nkd->nqk", q, kv) / np.sqrt(8)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    np.testing.assert_allclose(out, weights @ kv, rtol=1e-5, atol=1e-6)
+    assert all(h <= attn_ops._MAX_SPREAD_HEADS for h in sizes)
+
+
+@pytest.mark.parametrize("value_dim", range(1, 10))
+def test_attention_gradients_at_every_value_width(value_dim):
+    # The backward pass puts D in a column after the value_dim ones: rows of
+    # value_dim + 1 values. NumPy 2.4 negates a column of 4-value (float32) or
+    # 8-value (float64) rows wrongly in place; every width must still be right.
+    r = np.random.default_rng(value_dim)
+    q, k = r.normal(size=(2, 3, 4, 5)), r.normal(size=(2, 3, 6, 5))
+    v, g = r.normal(size=(2, 3, 6, value_dim)), r.normal(size=(2, 3, 4, value_dim))
+    mask = padding_mask([4, 6], 6)[:, None, None, :]
+    grads = {}
+    for dtype in ("float32", "float64"):
+        tensors = [Tensor(a.astype(dtype)) for a in (q, k, v)]
+        with GradientTape() as tape:
+            tape.watch(tensors)
+            out = attn_ops.scaled_dot_product_attention(*tensors, mask=mask)
+            total = ops.sum(ops.multiply(out, g.astype(dtype)))
+        grads[dtype] = tape.gradient(total, tensors)
+    for name, single, double in zip("qkv", grads["float32"], grads["float64"]):
+        np.testing.assert_allclose(single, double, rtol=1e-4, atol=1e-5, err_msg=name)
+    previous = engine.backend.floatx()
+    engine.backend.set_floatx("float64")
+    try:
+        check_gradients(
+            lambda a, b, c: attn_ops.scaled_dot_product_attention(a, b, c, mask=mask), q, k, v
+        )
+    finally:
+        engine.backend.set_floatx(previous)
+
+
+@pytest.mark.parametrize("value_dim", [3, 7])
+def test_mha_gradients_at_value_widths_numpy_negates_wrongly(value_dim, float64):
+    layer = layers.MultiHeadAttention(2, key_dim=3, value_dim=value_dim)
+    x = data(2, 4, 5)
+    check_call_gradients(layer, lambda a: layer(a, a), [x])
+
+
 def test_fused_self_attention_op_rejects_mismatched_output_weights():
     x, w, b = data(2, 5, 8), data(8, 2, 4), data(2, 4)
     with pytest.raises(ValueError, match=r"output_kernel must start with \(heads, value_dim\)"):
