@@ -646,6 +646,28 @@ def _rec_weight_grad(
     return _grouped_matmul_grads(h_prev, w, masks, da, False, True)[1]
 
 
+def _numpy_has_avx512_tanh() -> bool:
+    """Whether NumPy runs its AVX-512 float32 tanh on this CPU (its SIMD dispatch)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # NumPy 1.x
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return False
+    return bool(features.get("AVX512_SKX"))
+
+
+# The LSTM's fused gate activations take the tanh form (its o, i and f gates
+# as tanh(x / 2) / 2 + 1 / 2, its candidate as tanh(x)) where NumPy's tanh is
+# AVX-512, and `_sigmoid_of_negated`'s exp form elsewhere. Measured per step's
+# (4, 64, 64) float32 gates on a 2-core Xeon with AVX-512: 12.4 us for the tanh
+# form against 17.1 us for the exp form and its candidate fix-up; on AVX2
+# machines NumPy's tanh is the slow one (see `_sigmoid_of_negated`). The two
+# forms agree to float rounding; the choice is fixed per machine.
+_LSTM_TANH_GATES = _numpy_has_avx512_tanh()
+
+
 def _sigmoid_of_negated(a: np.ndarray) -> None:
     """In place: `a` holds `-x`; afterwards it holds `sigmoid(x) = 1 / (1 + exp(-x))`.
 
@@ -855,7 +877,15 @@ def lstm(
     rk = seq.rkernel
     scale = None
     rk_fwd = rk
-    if fast:
+    tanh_gates = fast and _LSTM_TANH_GATES
+    if tanh_gates:
+        # sigmoid(x) = tanh(x / 2) / 2 + 1 / 2: with the o, i and f preactivations
+        # halved, one tanh pass serves all four blocks (the candidate's, tanh(c),
+        # written to `cand`; its block keeps the preactivation).
+        scale = np.full(4 * units, 0.5, seq.dtype)
+        scale[s3:] = 1
+        rk_fwd = rk * scale
+    elif fast:
         # tanh(x) = 2 sigmoid(2x) - 1: with the gate preactivations negated and the
         # candidate's doubled too, one sigmoid pass over every gate's block serves all
         # four (the candidate's block then holds (1 + c) / 2; its true value is kept
@@ -888,7 +918,13 @@ def lstm(
                 if pre is not None:
                     pre[t] = a
                 o_t, i_t, f_t, c_t = a
-                if fast:
+                if tanh_gates:
+                    sigmoids = a[:3]
+                    np.tanh(sigmoids, out=sigmoids)
+                    np.tanh(c_t, out=cand[t])
+                    sigmoids *= 0.5
+                    sigmoids += 0.5
+                elif fast:
                     _sigmoid_of_negated(a)
                     np.multiply(c_t, 2, out=cand[t])
                     cand[t] -= 1
@@ -921,7 +957,15 @@ def lstm(
             two passes per block here instead of four per step in the loop.
             """
             g = gates[t0:t1]
-            if fast:
+            if tanh_gates:
+                # s (1 - s) for the gates; 1 - tanh(c)**2 for the candidate, whose
+                # block holds its preactivation.
+                deriv = scratch("lstm_deriv", g.shape, g.dtype)  # see _WORK
+                np.subtract(1, g[:, :3], out=deriv[:, :3])
+                deriv[:, :3] *= g[:, :3]
+                np.square(cand[t0:t1], out=deriv[:, 3])
+                np.subtract(1, deriv[:, 3], out=deriv[:, 3])
+            elif fast:
                 # s (1 - s) for the gates, and for the candidate block (1 + c) / 2 it
                 # gives (1 - c**2) / 4: two passes over the blocks cover all four.
                 deriv = np.subtract(1, g, out=scratch("lstm_deriv", g.shape, g.dtype))  # _WORK

@@ -8,6 +8,7 @@ through the tape) and against PyTorch; masks against trimming the padding.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import threading
 import warnings
 
@@ -521,6 +522,38 @@ def test_lstm_matches_torch_forward_and_backward():
             module.bias_ih_l0.grad.numpy(),
         ],
     )
+
+
+@pytest.mark.parametrize("tanh_gates", [True, False], ids=["tanh-form", "exp-form"])
+def test_lstm_gate_forms_match_the_cell_loop_torch_and_finite_differences(tanh_gates, monkeypatch):
+    # The fused LSTM activates its gates in the tanh form where NumPy's tanh is
+    # AVX-512 and in the exp form elsewhere: both must be right on any machine.
+    from engine.ops import rnn as rnn_ops
+
+    monkeypatch.setattr(rnn_ops, "_LSTM_TANH_GATES", tanh_gates)
+    x, mask = data(3, 5, 4), padded_mask()
+    saturated = np.concatenate([data(2, 5, 4), -data(1, 5, 4)]) * 100
+    for opts in ({"return_sequences": True}, {"go_backwards": True, "return_state": True}):
+        fused, step = make("lstm", **opts), make("lstm", step=True, **opts)
+        fused(x[:1])
+        step(x[:1])
+        step.set_weights(fused.get_weights())
+        for inputs, m in ((x, None), (x, mask), (saturated, None)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                a = flat_outputs(fused(inputs, mask=m)).numpy()
+            b = flat_outputs(step(inputs, mask=m)).numpy()
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=str(opts))
+    if importlib.util.find_spec("torch") is not None:
+        test_lstm_matches_torch_forward_and_backward()
+    previous = engine.backend.floatx()
+    engine.backend.set_floatx("float64")
+    try:
+        xd = rng.normal(size=(3, 5, 2))
+        check_layer_gradients(Flat(make("lstm", units=2, return_sequences=True), mask=mask), xd)
+        check_layer_gradients(Flat(make("lstm", units=2, go_backwards=True)), xd)
+    finally:
+        engine.backend.set_floatx(previous)
 
 
 def test_gru_matches_torch_forward_and_backward():
