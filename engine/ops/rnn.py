@@ -673,9 +673,10 @@ def _sigmoid_of_negated(a: np.ndarray) -> None:
 
     Three passes, one of them `exp`: on an AVX2 machine about 30% faster than
     `np.tanh` alone on float32 (NumPy's AVX2 tanh is slow there), which the fused
-    ops used before as `tanh(x / 2) / 2 + 1 / 2`; with AVX-512 the two cost the
-    same. Large `-x` overflow to inf, which gives the limit 0 (callers run under
-    `np.errstate(over="ignore")`).
+    ops used before as `tanh(x / 2) / 2 + 1 / 2`. With AVX-512 the tanh form was
+    as fast on one Xeon and faster on another (`_LSTM_TANH_GATES`, which the
+    LSTM follows). Large `-x` overflow to inf, which gives the limit 0 (callers
+    run under `np.errstate(over="ignore")`).
     """
     np.exp(a, out=a)
     a += 1
