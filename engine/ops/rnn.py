@@ -23,7 +23,9 @@ Semantics are Keras 3's (`keras.src.backend.numpy.rnn` and the cells):
 Internally arrays are time-major `(timesteps, batch, features)` in processing
 order. LSTM gates are reordered to `(o, i, f, c)` so that the gates using the
 recurrent activation are contiguous, and with the default tanh/sigmoid pair
-one sigmoid pass covers all gates (the candidate's `tanh(x) = 2 sigmoid(2x) - 1`).
+one pass covers all four: a tanh pass (the gates' `sigmoid(x) = tanh(x / 2) / 2
++ 1 / 2`) where NumPy's tanh is AVX-512, else a sigmoid pass (the candidate's
+`tanh(x) = 2 sigmoid(2x) - 1`); see `_LSTM_TANH_GATES`.
 The LSTM's gates are kept gate-major per step, `(timesteps, 4, batch, units)`:
 each step's recurrent GEMM is four `(units, units)` ones in one batched call,
 which writes every gate as a contiguous block for the cell's products.
