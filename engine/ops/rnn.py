@@ -881,20 +881,18 @@ def lstm(
     scale = None
     rk_fwd = rk
     tanh_gates = fast and _LSTM_TANH_GATES
-    if tanh_gates:
-        # sigmoid(x) = tanh(x / 2) / 2 + 1 / 2: with the o, i and f preactivations
-        # halved, one tanh pass serves all four blocks (the candidate's, tanh(c),
-        # written to `cand`; its block keeps the preactivation).
-        scale = np.full(4 * units, 0.5, seq.dtype)
-        scale[s3:] = 1
-        rk_fwd = rk * scale
-    elif fast:
-        # tanh(x) = 2 sigmoid(2x) - 1: with the gate preactivations negated and the
-        # candidate's doubled too, one sigmoid pass over every gate's block serves all
-        # four (the candidate's block then holds (1 + c) / 2; its true value is kept
-        # in `cand`).
-        scale = np.full(4 * units, -1, seq.dtype)
-        scale[s3:] = -2
+    if fast:
+        # One pass over every gate's block serves all four, the preactivations
+        # scaled per gate through the kernels and bias:
+        # - tanh form, sigmoid(x) = tanh(x / 2) / 2 + 1 / 2: the o, i and f
+        #   preactivations halved; the candidate's tanh(c) is written to `cand`
+        #   and its block keeps the preactivation.
+        # - exp form, tanh(x) = 2 sigmoid(2x) - 1: the gate preactivations
+        #   negated and the candidate's doubled too (its block then holds
+        #   (1 + c) / 2; its true value is kept in `cand`).
+        gate_scale, candidate_scale = (0.5, 1) if tanh_gates else (-1, -2)
+        scale = np.full(4 * units, gate_scale, seq.dtype)
+        scale[s3:] = candidate_scale
         rk_fwd = rk * scale
     # Gate-major steps: each step's gates are four contiguous (batch, units) blocks, in
     # the internal order o, i, f, c, written so by the projection and the recurrent GEMM.
