@@ -8,7 +8,6 @@ through the tape) and against PyTorch; masks against trimming the padding.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import threading
 import warnings
 
@@ -499,7 +498,17 @@ def _torch_compare(layer, module, x, to_engine_grads, rtol=1e-4, atol=1e-5):
         np.testing.assert_allclose(g, expected, rtol=rtol, atol=atol)
 
 
-def test_lstm_matches_torch_forward_and_backward():
+@pytest.fixture(params=[True, False], ids=["tanh-form", "exp-form"])
+def lstm_gate_form(request, monkeypatch):
+    """The fused LSTM activates its gates in the tanh form where NumPy's tanh is
+    AVX-512 and in the exp form elsewhere: a test taking this runs with each."""
+    from engine.ops import rnn as rnn_ops
+
+    monkeypatch.setattr(rnn_ops, "_LSTM_TANH_GATES", request.param)
+    return request.param
+
+
+def test_lstm_matches_torch_forward_and_backward(lstm_gate_form):
     torch = pytest.importorskip("torch")
     x = data(4, 7, 5)
     layer = layers.LSTM(6, return_sequences=True)
@@ -524,13 +533,7 @@ def test_lstm_matches_torch_forward_and_backward():
     )
 
 
-@pytest.mark.parametrize("tanh_gates", [True, False], ids=["tanh-form", "exp-form"])
-def test_lstm_gate_forms_match_the_cell_loop_torch_and_finite_differences(tanh_gates, monkeypatch):
-    # The fused LSTM activates its gates in the tanh form where NumPy's tanh is
-    # AVX-512 and in the exp form elsewhere: both must be right on any machine.
-    from engine.ops import rnn as rnn_ops
-
-    monkeypatch.setattr(rnn_ops, "_LSTM_TANH_GATES", tanh_gates)
+def test_lstm_gate_forms_match_the_cell_loop(lstm_gate_form):
     x, mask = data(3, 5, 4), padded_mask()
     saturated = np.concatenate([data(2, 5, 4), -data(1, 5, 4)]) * 100
     for opts in ({"return_sequences": True}, {"go_backwards": True, "return_state": True}):
@@ -544,16 +547,12 @@ def test_lstm_gate_forms_match_the_cell_loop_torch_and_finite_differences(tanh_g
                 a = flat_outputs(fused(inputs, mask=m)).numpy()
             b = flat_outputs(step(inputs, mask=m)).numpy()
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=str(opts))
-    if importlib.util.find_spec("torch") is not None:
-        test_lstm_matches_torch_forward_and_backward()
-    previous = engine.backend.floatx()
-    engine.backend.set_floatx("float64")
-    try:
-        xd = rng.normal(size=(3, 5, 2))
-        check_layer_gradients(Flat(make("lstm", units=2, return_sequences=True), mask=mask), xd)
-        check_layer_gradients(Flat(make("lstm", units=2, go_backwards=True)), xd)
-    finally:
-        engine.backend.set_floatx(previous)
+
+
+def test_lstm_gate_forms_gradients(lstm_gate_form, float64):
+    x, mask = rng.normal(size=(3, 5, 2)), padded_mask()
+    check_layer_gradients(Flat(make("lstm", units=2, return_sequences=True), mask=mask), x)
+    check_layer_gradients(Flat(make("lstm", units=2, go_backwards=True)), x)
 
 
 def test_gru_matches_torch_forward_and_backward():
