@@ -8,9 +8,18 @@ import numpy as np
 
 from engine.backend import tree
 from engine.backend.keras_tensor import KerasTensor
+from engine.layers.core.dense import Dense
 from engine.layers.core.input_layer import InputLayer
 from engine.layers.layer import Layer, Node
-from engine.models.fusion import FUSABLE_TYPES, can_fuse, fused_call
+from engine.layers.merging.add import Add
+from engine.models.fusion import (
+    FEED_FORWARD_TYPES,
+    FUSABLE_TYPES,
+    can_fuse,
+    can_fuse_feed_forward,
+    feed_forward_call,
+    fused_call,
+)
 from engine.models.model import Model
 
 
@@ -79,6 +88,58 @@ def _fusable_pairs(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, in
     return pairs
 
 
+def _feed_forward_chains(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, list[int]]:
+    """`{first Dense node index: [second Dense, Add, LayerNormalization node indices]}` for
+    each feed-forward chain: `Dense(x) -> Dense -> Add([x, .]) -> LayerNormalization` (the
+    Add's inputs in either order) where each layer's output is read by the next alone.
+
+    Whether a chain really fuses is decided per call (`fusion.can_fuse_feed_forward`).
+    """
+    readers: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for t in node.input_tensors:
+            readers.setdefault(id(t), []).append(i)
+    output_ids = {id(t) for t in outputs}
+
+    def only_reader(node: Any) -> int | None:
+        # The one node that reads this node's one output, if nothing else can see it.
+        if len(node.output_tensors) != 1 or node.call_kwargs:
+            return None
+        out = node.output_tensors[0]
+        consumers = readers.get(id(out), [])
+        if id(out) in output_ids or len(consumers) != 1:
+            return None
+        return consumers[0]
+
+    chains = {}
+    for i, node in enumerate(nodes):
+        if type(node.layer) is not Dense or len(node.call_args) != 1:
+            continue
+        x = node.call_args[0]
+        chain = [i]
+        for cls in FEED_FORWARD_TYPES[1:]:
+            j = only_reader(nodes[chain[-1]])
+            if j is None or type(nodes[j].layer) is not cls or nodes[j].call_kwargs:
+                break
+            prev_out = nodes[chain[-1]].output_tensors[0]
+            args = nodes[j].call_args
+            if cls is Add:
+                pair = args[0] if len(args) == 1 else None
+                if not (
+                    isinstance(pair, (list, tuple))
+                    and len(pair) == 2
+                    and {id(pair[0]), id(pair[1])} == {id(x), id(prev_out)}
+                    and pair[0] is not pair[1]
+                ):
+                    break
+            elif len(args) != 1 or args[0] is not prev_out:
+                break
+            chain.append(j)
+        if len(chain) == len(FEED_FORWARD_TYPES):
+            chains[i] = chain[1:]
+    return chains
+
+
 class Functional(Model):
     """A model defined by calling layers on `Input` tensors.
 
@@ -139,6 +200,7 @@ class Functional(Model):
                 layers.append(node.layer)
         self._functional_layers = layers
         self._fusable = _fusable_pairs(self._nodes, self._outputs_flat)
+        self._feed_forward = _feed_forward_chains(self._nodes, self._outputs_flat)
         for layer in layers:
             if layer not in self._tracked_layers:
                 self._tracked_layers.append(layer)
@@ -205,6 +267,16 @@ class Functional(Model):
 
             args = tree.map_structure(fetch, node.call_args)
             kwargs = tree.map_structure(fetch, node.call_kwargs)
+            chain = self._feed_forward.get(i)
+            if chain is not None:
+                chain_layers = [node.layer, *(self._nodes[j].layer for j in chain)]
+                if can_fuse_feed_forward(chain_layers, args[0]):
+                    # Dense -> Dense -> Add -> LayerNormalization as one op. Nothing
+                    # but the chain reads its inner outputs, so only the last is kept.
+                    last = self._nodes[chain[-1]]
+                    computed[id(last.output_tensors[0])] = feed_forward_call(chain_layers, args[0])
+                    fused.update(chain)
+                    continue
             second_index = self._fusable.get(i)
             if second_index is not None:
                 second = self._nodes[second_index]

@@ -12,13 +12,22 @@ other pair: `ops.add_layer_normalization` sums each chunk of rows inside the
 normalization, so the full-size sum is never written and read back (its
 results equal the two layers', bit for bit).
 
-Models fuse a pair only when nothing can observe the difference: both layers
+A Transformer block's feed-forward sublayer, `Dense(units, relu)` then
+`Dense(d)`, the residual `Add` of the sublayer's input and `LayerNormalization`,
+is a chain of four: `ops.residual_feed_forward` runs each chunk of rows through
+all four while it is in cache, on one hand-off to the threads each way (its
+forward results equal the layers', bit for bit; its weight gradients are
+summed in other groups, so they agree to float rounding).
+
+Models fuse layers only when nothing can observe the difference: both layers
 are exactly those classes (not subclasses), built, and not patched; no
 activity regularizer; inputs without masks; an ungrouped channels-last
 convolution and a 2x2, stride-2, "valid" pool; inputs of one shape and one
 float32 or float64 dtype, normalized over their last axes without
-`rms_scaling`. `fusion_disabled()` turns fusion off, e.g. to compare or to
-debug.
+`rms_scaling`; for the feed-forward chain, a first `Dense` that is linear or
+relu, a linear second one, inputs and weights of one float32 or float64
+dtype, and a normalization over the last axis only. `fusion_disabled()` turns
+fusion off, e.g. to compare or to debug.
 
 Example:
     >>> with fusion_disabled():
@@ -29,24 +38,29 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from engine import activations
 from engine.backend.keras_tensor import KerasTensor
 from engine.backend.tensor import unwrap
 from engine.layers.convolutional.base_conv import fused_activation
 from engine.layers.convolutional.conv2d import Conv2D
+from engine.layers.core.dense import Dense
 from engine.layers.layer import Layer, _to_tensor
 from engine.layers.merging.add import Add
 from engine.layers.normalization.layer_normalization import LayerNormalization
 from engine.layers.pooling.max_pooling2d import MaxPooling2D
 from engine.ops.conv import conv_relu_max_pool
+from engine.ops.linalg import residual_feed_forward
 from engine.ops.normalization import add_layer_normalization
 
 # The (first, second) layer classes that can fuse, when `can_fuse` agrees for the inputs.
 FUSABLE_TYPES = frozenset({(Conv2D, MaxPooling2D), (Add, LayerNormalization)})
+# The layer classes of a feed-forward chain, in order, when `can_fuse_feed_forward` agrees.
+FEED_FORWARD_TYPES = (Dense, Dense, Add, LayerNormalization)
 
 _state = threading.local()
 
@@ -127,6 +141,48 @@ def _add_norm_fuses(norm: LayerNormalization, inputs: Any) -> bool:
     return bool(axes) and axes == list(range(ndim - len(axes), ndim))
 
 
+def can_fuse_feed_forward(chain: Sequence[Layer], inputs: Any) -> bool:
+    """Whether `Dense -> Dense -> Add (with inputs) -> LayerNormalization`, the layers of
+    `chain` in that order called on `inputs`, may run as one op (`feed_forward_call`)."""
+    if not fusion_enabled() or len(chain) != 4:
+        return False
+    first, second, _, norm = chain
+    if not all(_plain(layer, cls) for layer, cls in zip(chain, FEED_FORWARD_TYPES)):
+        return False
+    if isinstance(inputs, KerasTensor) or getattr(inputs, "_keras_mask", None) is not None:
+        return False
+    x = unwrap(inputs)
+    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64) or x.ndim < 1:
+        return False
+    if first.activation not in (activations.linear, activations.relu):
+        return False
+    if second.activation is not activations.linear or norm.rms_scaling:
+        return False
+    d = x.shape[-1]
+    if first.kernel.value.shape[0] != d or second.units != d:
+        return False
+    if [a % x.ndim for a in norm.axis] != [x.ndim - 1]:
+        return False
+    weights = [first.kernel, first.bias, second.kernel, second.bias, norm.gamma, norm.beta]
+    return all(w is None or w.value.dtype == x.dtype for w in weights)
+
+
+def feed_forward_call(chain: Sequence[Layer], inputs: Any) -> Any:
+    """The chain's output as one op; call only when `can_fuse_feed_forward` says so."""
+    first, second, _, norm = chain
+    return residual_feed_forward(
+        _to_tensor(inputs),
+        first.kernel,
+        first.bias,
+        second.kernel,
+        second.bias,
+        norm.gamma,
+        norm.beta,
+        epsilon=norm.epsilon,
+        activation="relu" if first.activation is activations.relu else None,
+    )
+
+
 def fused_call(first: Layer, second: Layer, inputs: Any) -> Any:
     """`second(first(inputs))` as one op; call only when `can_fuse` says so."""
     if type(first) is Add:
@@ -147,4 +203,13 @@ def fused_call(first: Layer, second: Layer, inputs: Any) -> Any:
     )
 
 
-__all__ = ["FUSABLE_TYPES", "can_fuse", "fused_call", "fusion_disabled", "fusion_enabled"]
+__all__ = [
+    "FEED_FORWARD_TYPES",
+    "FUSABLE_TYPES",
+    "can_fuse",
+    "can_fuse_feed_forward",
+    "feed_forward_call",
+    "fused_call",
+    "fusion_disabled",
+    "fusion_enabled",
+]

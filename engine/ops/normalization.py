@@ -328,6 +328,121 @@ class _Spread:
         return np.matmul(left, right, out=out)
 
 
+class _RowNorm:
+    """Normalize each row of a `(rows, K)` array, with `(K,)` gamma and beta, one block
+    of rows at a time: `forward(r0, r1)` and `backward_rows(...)` are the per-chunk
+    passes, which `_row_standardize` spreads over the threads and fused ops (see
+    `engine.ops.linalg.residual_feed_forward`) call inside their own chunks.
+
+    With `rms_scaling` the output is Keras's `x * rsqrt(var(x) + epsilon) * gamma`:
+    scaled by the variance, not centered.
+
+    With `addends` (arrays shaped like `a`, not with `rms_scaling`) the rows
+    normalized are those of `a + addends[0] + ...`, summed chunk by chunk in
+    that order (as `Add` sums, so the results are the same) while each chunk
+    is in cache: no separate sum is written to memory and read back. With
+    `residual`, the one addend is the caller's: it writes each chunk's rows
+    into `centered[r0:r1]` before calling `forward(r0, r1)` (no array of its
+    own for them; the sum overwrites them in place).
+
+    Every per-row factor is spread over the block by `_Spread` and applied by
+    a flat element-wise pass, and beta is added over wide rows of it repeated;
+    row sums are GEMVs. The backward pass keeps the centered rows and
+    `inv = 1 / sqrt(var + epsilon)`, never the normalized rows: `sum(g * xhat)`
+    is `inv @ (g * centered)`.
+    """
+
+    def __init__(
+        self,
+        a: np.ndarray,
+        gamma: np.ndarray | None,
+        beta: np.ndarray | None,
+        epsilon: float,
+        rms_scaling: bool,
+        addends: Sequence[np.ndarray] = (),
+        residual: bool = False,
+    ) -> None:
+        if (addends or residual) and rms_scaling:
+            raise ValueError("_RowNorm sums addends only without rms_scaling.")
+        rows, k = a.shape
+        dt = a.dtype
+        self.a, self.k, self.dt = a, k, dt
+        self.gamma, self.epsilon, self.rms_scaling = gamma, epsilon, rms_scaling
+        self.ones_k = _ones(k, dt.str)
+        self.weights = self.ones_k if gamma is None else gamma
+        # Scratch memory per row of a chunk, forward or backward.
+        self.item_bytes = (4 + len(addends)) * k * dt.itemsize
+        self.spread = _Spread(k, dt)
+        self.ones_row, self.gamma_row = self.spread.row(None), self.spread.row(gamma)
+        # beta is added over rows about 1024 values wide, `beta` repeated: NumPy
+        # broadcasts a row over short rows one short inner loop at a time. A
+        # (3200, 64) block took 19 us so, 26 us broadcast, 41 us spread and added.
+        self.repeats = max(1, 1024 // k)
+        self.beta_tile = None if beta is None else np.tile(beta, self.repeats)
+        # C order whatever the input's: `_Spread.fill` writes rows of these.
+        self.centered = np.empty(a.shape, dt)
+        self.out = np.empty(a.shape, dt)
+        self.inv = np.empty(rows, dt)
+        self.addends = (self.centered,) if residual else tuple(addends)
+
+    def forward(self, r0: int, r1: int) -> None:
+        """Normalize rows `r0:r1` into `self.out`."""
+        k, spread = self.k, self.spread
+        block, cb, ob = self.a[r0:r1], self.centered[r0:r1], self.out[r0:r1]
+        if self.addends:
+            # The sum is centered in place below: np.subtract(cb, ob, out=cb).
+            np.add(block, self.addends[0][r0:r1], out=cb)
+            for more in self.addends[1:]:
+                cb += more[r0:r1]
+            block = cb
+        spread.fill((block @ self.ones_k) / k, self.ones_row, ob)
+        np.subtract(block, ob, out=cb)
+        np.square(cb, out=ob)
+        ib = 1 / np.sqrt((ob @ self.ones_k) / k + self.epsilon)
+        self.inv[r0:r1] = ib
+        # x * inv * gamma, or (x - mean) * inv * gamma (+ beta): inv * gamma spread first.
+        spread.fill(ib, self.gamma_row, ob)
+        ob *= block if self.rms_scaling else cb
+        if self.beta_tile is not None:
+            m = math.gcd(r1 - r0, self.repeats)
+            ob.reshape(-1, m * k)[...] += self.beta_tile[: m * k]
+
+    def backward_rows(
+        self,
+        g: np.ndarray,
+        gx: np.ndarray | None,
+        r0: int,
+        r1: int,
+        want_gamma: bool,
+        want_beta: bool,
+    ) -> tuple[Any, Any]:
+        """Write rows `r0:r1` of the input gradient to `gx` (unless None) from those of
+        `g`; return this block's gamma and beta gradients (None where not wanted)."""
+        dt, k, spread = self.dt, self.k, self.spread
+        gb, cb, ib = g[r0:r1], self.centered[r0:r1], self.inv[r0:r1]
+        gbeta = _ones(r1 - r0, dt.str) @ gb if want_beta else None
+        ggamma = None
+        if not (gx is not None or want_gamma):
+            return ggamma, gbeta
+        t = scratch("normalization_a", gb.shape, dt)
+        # g * x for rms_scaling (the output is x * inv * gamma), else g * (x - mean).
+        np.multiply(gb, self.a[r0:r1] if self.rms_scaling else cb, out=t)
+        if want_gamma:
+            ggamma = ib @ t
+        if gx is None:
+            return ggamma, gbeta
+        gxb = gx[r0:r1]
+        # d out / d x = inv * gamma, less the terms through the mean (not with
+        # rms_scaling) and through inv: d inv / dx = -inv**3 * (x - mean) / K.
+        proj = (t @ self.weights) * (ib**3 / k)
+        np.multiply(gb, spread.fill(ib, self.gamma_row, gxb), out=gxb)
+        np.multiply(cb, spread.fill(proj, self.ones_row, t), out=t)
+        gxb -= t
+        if not self.rms_scaling:
+            gxb -= spread.fill(ib * ((gb @ self.weights) / k), self.ones_row, t)
+        return ggamma, gbeta
+
+
 def _row_standardize(
     a: np.ndarray,
     gamma: np.ndarray | None,
@@ -336,102 +451,31 @@ def _row_standardize(
     rms_scaling: bool,
     addends: Sequence[np.ndarray] = (),
 ) -> tuple[np.ndarray, Any]:
-    """Normalize each row of a `(rows, K)` array, with `(K,)` gamma and beta, in row chunks.
+    """`_RowNorm`'s passes over every row, in chunks spread over the threads.
 
-    With `rms_scaling` the output is Keras's `x * rsqrt(var(x) + epsilon) * gamma`:
-    scaled by the variance, not centered. Returns `(out, backward)` with
-    `backward(g, need_x, need_gamma, need_beta) -> (gx, ggamma, gbeta)`.
-
-    With `addends` (arrays shaped like `a`, not with `rms_scaling`) the rows
-    normalized are those of `a + addends[0] + ...`, summed chunk by chunk in
-    that order (as `Add` sums, so the results are the same) while each chunk
-    is in cache: no separate sum is written to memory and read back.
-
-    Every per-row factor is spread over the block by `_Spread` and applied by
-    a flat element-wise pass, and beta is added over wide rows of it repeated;
-    row sums are GEMVs. The backward pass keeps the centered rows and
-    `inv = 1 / sqrt(var + epsilon)`, never the normalized rows: `sum(g * xhat)`
-    is `inv @ (g * centered)`.
+    Returns `(out, backward)` with `backward(g, need_x, need_gamma, need_beta)
+    -> (gx, ggamma, gbeta)`.
     """
+    norm = _RowNorm(a, gamma, beta, epsilon, rms_scaling, addends)
     rows, k = a.shape
-    dt = a.dtype
-    ones_k = _ones(k, dt.str)
-    weights = ones_k if gamma is None else gamma
-    item = (4 + len(addends)) * k * dt.itemsize
-    spread = _Spread(k, dt)
-    ones_row, gamma_row = spread.row(None), spread.row(gamma)
-    # beta is added over rows about 1024 values wide, `beta` repeated: NumPy
-    # broadcasts a row over short rows one short inner loop at a time. A
-    # (3200, 64) block took 19 us so, 26 us broadcast, 41 us spread and added.
-    repeats = max(1, 1024 // k)
-    beta_tile = None if beta is None else np.tile(beta, repeats)
-    # C order whatever the input's: `_Spread.fill` writes rows of these.
-    centered = np.empty(a.shape, dt)
-    out = np.empty(a.shape, dt)
-    inv = np.empty(rows, dt)
-
-    if addends and rms_scaling:
-        raise ValueError("_row_standardize sums addends only without rms_scaling.")
-
-    def forward(r0: int, r1: int) -> None:
-        block, cb, ob = a[r0:r1], centered[r0:r1], out[r0:r1]
-        if addends:
-            # The sum is centered in place below: np.subtract(cb, ob, out=cb).
-            np.add(block, addends[0][r0:r1], out=cb)
-            for more in addends[1:]:
-                cb += more[r0:r1]
-            block = cb
-        spread.fill((block @ ones_k) / k, ones_row, ob)
-        np.subtract(block, ob, out=cb)
-        np.square(cb, out=ob)
-        ib = 1 / np.sqrt((ob @ ones_k) / k + epsilon)
-        inv[r0:r1] = ib
-        # x * inv * gamma, or (x - mean) * inv * gamma (+ beta): inv * gamma spread first.
-        spread.fill(ib, gamma_row, ob)
-        ob *= block if rms_scaling else cb
-        if beta_tile is not None:
-            m = math.gcd(r1 - r0, repeats)
-            ob.reshape(-1, m * k)[...] += beta_tile[: m * k]
-
-    _parallel(forward, rows, item, a.size, 6)
+    _parallel(norm.forward, rows, norm.item_bytes, a.size, 6)
 
     def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
         want_gamma = need_gamma and gamma is not None
         want_beta = need_beta and beta is not None
-        gx = np.empty(g.shape, dt) if need_x else None
+        gx = np.empty(g.shape, a.dtype) if need_x else None
 
         def work(r0: int, r1: int) -> tuple[Any, Any]:
-            gb, cb, ib = g[r0:r1], centered[r0:r1], inv[r0:r1]
-            gbeta = _ones(r1 - r0, dt.str) @ gb if want_beta else None
-            ggamma = None
-            if not (need_x or want_gamma):
-                return ggamma, gbeta
-            t = scratch("normalization_a", gb.shape, dt)
-            # g * x for rms_scaling (the output is x * inv * gamma), else g * (x - mean).
-            np.multiply(gb, a[r0:r1] if rms_scaling else cb, out=t)
-            if want_gamma:
-                ggamma = ib @ t
-            if gx is None:
-                return ggamma, gbeta
-            gxb = gx[r0:r1]
-            # d out / d x = inv * gamma, less the terms through the mean (not with
-            # rms_scaling) and through inv: d inv / dx = -inv**3 * (x - mean) / K.
-            proj = (t @ weights) * (ib**3 / k)
-            np.multiply(gb, spread.fill(ib, gamma_row, gxb), out=gxb)
-            np.multiply(cb, spread.fill(proj, ones_row, t), out=t)
-            gxb -= t
-            if not rms_scaling:
-                gxb -= spread.fill(ib * ((gb @ weights) / k), ones_row, t)
-            return ggamma, gbeta
+            return norm.backward_rows(g, gx, r0, r1, want_gamma, want_beta)
 
-        parts = _parallel(work, rows, item, g.size, 6 if need_x else 2)
+        parts = _parallel(work, rows, norm.item_bytes, g.size, 6 if need_x else 2)
         return (
             gx,
-            _total([p for p, _ in parts], k, dt) if want_gamma else None,
-            _total([p for _, p in parts], k, dt) if want_beta else None,
+            _total([p for p, _ in parts], k, a.dtype) if want_gamma else None,
+            _total([p for _, p in parts], k, a.dtype) if want_beta else None,
         )
 
-    return out, backward
+    return norm.out, backward
 
 
 def batch_normalization(

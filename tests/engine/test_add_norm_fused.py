@@ -131,21 +131,6 @@ def encoder_block(extra_output: bool = False, norm_kwargs=None, add_cls=layers.A
     return engine.Model(inputs, [outputs, summed] if extra_output else outputs)
 
 
-@pytest.fixture
-def fused_calls(monkeypatch):
-    from engine.models import fusion
-
-    calls = []
-    real = fusion.add_layer_normalization
-
-    def spy(inputs, *args, **kwargs):
-        calls.append(len(inputs))
-        return real(inputs, *args, **kwargs)
-
-    monkeypatch.setattr(fusion, "add_layer_normalization", spy)
-    return calls
-
-
 def test_functional_model_fuses_and_trains_exactly_as_unfused(fused_calls):
     x = rng.integers(0, 50, size=(24, 10))
     y = rng.integers(0, 2, size=(24, 1)).astype("float32")
@@ -157,8 +142,10 @@ def test_functional_model_fuses_and_trains_exactly_as_unfused(fused_calls):
             history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
             predictions = model.predict(x, verbose=0)
         runs.append((history.history["loss"], model.get_weights(), predictions))
-    # Two pairs per step: 3 batches x 2 epochs of training, then 1 predict batch.
-    assert len(fused_calls) == 2 * (3 * 2 + 1)
+    # Per step, the first block's Add -> LayerNormalization pair and the second's
+    # feed-forward chain (which takes in its pair): 3 batches x 2 epochs of
+    # training, then 1 predict batch.
+    assert fused_calls == [2, "feed-forward"] * (3 * 2 + 1)
     (loss_f, weights_f, pred_f), (loss_u, weights_u, pred_u) = runs
     np.testing.assert_array_equal(loss_f, loss_u)
     for a, b in zip(weights_f, weights_u):
@@ -170,7 +157,7 @@ def test_a_sum_something_else_reads_is_not_fused(fused_calls):
     x = rng.integers(0, 50, size=(4, 10))
     model = encoder_block(extra_output=True)
     _probs, summed = model(x)
-    assert fused_calls == [2]  # only the second residual block fuses
+    assert fused_calls == ["feed-forward"]  # only the second residual block fuses
     assert np.asarray(summed.value).shape == (4, 10, 16)
 
 
@@ -194,7 +181,7 @@ def test_pairs_that_differ_are_not_fused(kwargs, fused_calls):
     with pytest.warns(UserWarning) if rms else contextlib.nullcontext():
         model = encoder_block(**kwargs)
     out = model(x)
-    assert fused_calls == [2]
+    assert fused_calls == ["feed-forward"]
     with fusion_disabled():
         np.testing.assert_array_equal(np.asarray(model(x).value), np.asarray(out.value))
 
