@@ -15,9 +15,12 @@ results equal the two layers', bit for bit).
 A Transformer block's feed-forward sublayer, `Dense(units, relu)` then
 `Dense(d)`, the residual `Add` of the sublayer's input and `LayerNormalization`,
 is a chain of four: `ops.residual_feed_forward` runs each chunk of rows through
-all four while it is in cache, on one hand-off to the threads each way (its
-forward results equal the layers', bit for bit; its weight gradients are
-summed in other groups, so they agree to float rounding).
+all four while it is in cache, on one hand-off to the threads each way. It
+computes what the layers compute, row by row: in one chunk the results are
+the layers' bit for bit. Over several chunks the weight gradients are summed
+in other groups, BLAS may round a small block of rows otherwise than a large
+one, and the gradient of a chain input that other layers also read is added
+up in another order: results then agree to float rounding.
 
 Models fuse layers only when nothing can observe the difference: both layers
 are exactly those classes (not subclasses), built, and not patched; no

@@ -173,6 +173,8 @@ def residual_feed_forward(
     are sums of per-chunk parts, grouped differently, and BLAS may round a
     small block's rows otherwise than a large one's: they agree to float
     rounding (at the benchmark's shape the forward results were still equal).
+    So does the gradient of an `x` that other ops also read: its two paths
+    here are added before the tape adds theirs.
 
     Args:
         x: inputs of shape `(..., d)`.
