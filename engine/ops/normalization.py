@@ -443,26 +443,19 @@ class _RowNorm:
         return ggamma, gbeta
 
 
-def _row_standardize(
-    a: np.ndarray,
-    gamma: np.ndarray | None,
-    beta: np.ndarray | None,
-    epsilon: float,
-    rms_scaling: bool,
-    addends: Sequence[np.ndarray] = (),
-) -> tuple[np.ndarray, Any]:
-    """`_RowNorm`'s passes over every row, in chunks spread over the threads.
+def _row_standardize(norm: _RowNorm) -> tuple[np.ndarray, Any]:
+    """`norm`'s passes over every row, in chunks spread over the threads.
 
     Returns `(out, backward)` with `backward(g, need_x, need_gamma, need_beta)
     -> (gx, ggamma, gbeta)`.
     """
-    norm = _RowNorm(a, gamma, beta, epsilon, rms_scaling, addends)
+    a = norm.a
     rows, k = a.shape
     _parallel(norm.forward, rows, norm.item_bytes, a.size, 6)
 
     def backward(g: np.ndarray, need_x: bool, need_gamma: bool, need_beta: bool) -> tuple:
-        want_gamma = need_gamma and gamma is not None
-        want_beta = need_beta and beta is not None
+        want_gamma = need_gamma and norm.gamma is not None
+        want_beta = need_beta and norm.beta_tile is not None
         gx = np.empty(g.shape, a.dtype) if need_x else None
 
         def work(r0: int, r1: int) -> tuple[Any, Any]:
@@ -805,12 +798,14 @@ def _layer_norm(
     work_shape = work[0].shape
     rows = [np.ascontiguousarray(w.reshape(-1, size)) for w in work]
     out, backward = _row_standardize(
-        rows[0],
-        None if g_arr is None else g_arr.reshape(-1),
-        None if b_arr is None else b_arr.reshape(-1),
-        eps,
-        rms_scaling,
-        rows[1:],
+        _RowNorm(
+            rows[0],
+            None if g_arr is None else g_arr.reshape(-1),
+            None if b_arr is None else b_arr.reshape(-1),
+            eps,
+            rms_scaling,
+            rows[1:],
+        )
     )
 
     def to_input_layout(v: np.ndarray) -> np.ndarray:
