@@ -258,16 +258,16 @@ def residual_feed_forward(
             if gs is None:
                 return ggamma, gbeta, gw1, gb1, gw2, gb2
             gsb, hb = gs[r0:r1], hidden[r0:r1]
-            gw2 = hb.T @ gsb if need_w2 else None
-            gb2 = column_sums(gsb) if need_b2 else None
-            if need_first:
-                gh = np.matmul(gsb, w2.T, out=scratch("feed_forward_hidden", hb.shape, dt))
+            # Each layer's part as `dense` computes it, the hidden gradient masked by relu.
+            gh = scratch("feed_forward_hidden", hb.shape, dt) if need_first else None
+            gw2, gb2 = dense_block_grads(hb, w2, gsb, gh, need_w2, need_b2)
+            if gh is not None:
                 if relu:
                     np.multiply(gh, hb > 0, out=gh)
-                gw1 = a2[r0:r1].T @ gh if need_w1 else None
-                gb1 = column_sums(gh) if need_b1 else None
-                if need_x:
-                    gsb += np.matmul(gh, w1.T, out=scratch("feed_forward_x", gsb.shape, dt))
+                gx1 = scratch("feed_forward_x", gsb.shape, dt) if need_x else None
+                gw1, gb1 = dense_block_grads(a2[r0:r1], w1, gh, gx1, need_w1, need_b1)
+                if gx1 is not None:
+                    gsb += gx1
             return ggamma, gbeta, gw1, gb1, gw2, gb2
 
         parts = (
