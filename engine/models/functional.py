@@ -53,64 +53,55 @@ def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
     return order
 
 
-def _fusable_pairs(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, int]:
+def _sole_readers(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, int]:
+    """`{node index: index of the one node that reads its output}` for each node with one
+    output, no call keywords, whose output is no model output and is read by exactly one
+    node, once: nodes whose output nothing else can see, as fusion needs."""
+    readers: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for t in node.input_tensors:
+            readers.setdefault(id(t), []).append(i)
+    output_ids = {id(t) for t in outputs}
+    sole = {}
+    for i, node in enumerate(nodes):
+        if len(node.output_tensors) != 1 or node.call_kwargs:
+            continue
+        out = node.output_tensors[0]
+        consumers = readers.get(id(out), [])
+        if id(out) not in output_ids and len(consumers) == 1:
+            sole[i] = consumers[0]
+    return sole
+
+
+def _fusable_pairs(nodes: list[Any], sole: dict[int, int]) -> dict[int, int]:
     """`{first node index: second node index}` for the layer pairs of `fusion.FUSABLE_TYPES`
     (a Conv2D and a MaxPooling2D, an Add and a LayerNormalization) where only
-    the second layer reads the first one's output.
+    the second layer reads the first one's output (`sole`, from `_sole_readers`).
 
     Whether a pair really fuses is decided per call (`fusion.can_fuse`); this
     only finds pairs where nothing else can see the first layer's output.
     """
-    readers: dict[int, list[int]] = {}
-    for i, node in enumerate(nodes):
-        for t in node.input_tensors:
-            readers.setdefault(id(t), []).append(i)
-    output_ids = {id(t) for t in outputs}
-    first_types = {first for first, _ in FUSABLE_TYPES}
     pairs = {}
-    for i, node in enumerate(nodes):
-        if type(node.layer) not in first_types or len(node.output_tensors) != 1:
-            continue
-        if node.call_kwargs:
-            continue
-        out = node.output_tensors[0]
-        consumers = readers.get(id(out), [])
-        if id(out) in output_ids or len(consumers) != 1:
-            continue
-        second = nodes[consumers[0]]
+    for i, j in sole.items():
+        node, second = nodes[i], nodes[j]
         if (
             (type(node.layer), type(second.layer)) in FUSABLE_TYPES
             and len(second.call_args) == 1
-            and second.call_args[0] is out
+            and second.call_args[0] is node.output_tensors[0]
             and not second.call_kwargs
         ):
-            pairs[i] = consumers[0]
+            pairs[i] = j
     return pairs
 
 
-def _feed_forward_chains(nodes: list[Any], outputs: list[KerasTensor]) -> dict[int, list[int]]:
+def _feed_forward_chains(nodes: list[Any], sole: dict[int, int]) -> dict[int, list[int]]:
     """`{first Dense node index: [second Dense, Add, LayerNormalization node indices]}` for
     each feed-forward chain: `Dense(x) -> Dense -> Add([x, .]) -> LayerNormalization` (the
-    Add's inputs in either order) where each layer's output is read by the next alone.
+    Add's inputs in either order) where each layer's output is read by the next alone
+    (`sole`, from `_sole_readers`).
 
     Whether a chain really fuses is decided per call (`fusion.can_fuse_feed_forward`).
     """
-    readers: dict[int, list[int]] = {}
-    for i, node in enumerate(nodes):
-        for t in node.input_tensors:
-            readers.setdefault(id(t), []).append(i)
-    output_ids = {id(t) for t in outputs}
-
-    def only_reader(node: Any) -> int | None:
-        # The one node that reads this node's one output, if nothing else can see it.
-        if len(node.output_tensors) != 1 or node.call_kwargs:
-            return None
-        out = node.output_tensors[0]
-        consumers = readers.get(id(out), [])
-        if id(out) in output_ids or len(consumers) != 1:
-            return None
-        return consumers[0]
-
     chains = {}
     for i, node in enumerate(nodes):
         if type(node.layer) is not Dense or len(node.call_args) != 1:
@@ -118,7 +109,7 @@ def _feed_forward_chains(nodes: list[Any], outputs: list[KerasTensor]) -> dict[i
         x = node.call_args[0]
         chain = [i]
         for cls in FEED_FORWARD_TYPES[1:]:
-            j = only_reader(nodes[chain[-1]])
+            j = sole.get(chain[-1])
             if j is None or type(nodes[j].layer) is not cls or nodes[j].call_kwargs:
                 break
             prev_out = nodes[chain[-1]].output_tensors[0]
@@ -199,8 +190,9 @@ class Functional(Model):
             if node.layer not in layers:
                 layers.append(node.layer)
         self._functional_layers = layers
-        self._fusable = _fusable_pairs(self._nodes, self._outputs_flat)
-        self._feed_forward = _feed_forward_chains(self._nodes, self._outputs_flat)
+        sole = _sole_readers(self._nodes, self._outputs_flat)
+        self._fusable = _fusable_pairs(self._nodes, sole)
+        self._feed_forward = _feed_forward_chains(self._nodes, sole)
         for layer in layers:
             if layer not in self._tracked_layers:
                 self._tracked_layers.append(layer)
