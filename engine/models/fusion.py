@@ -123,17 +123,20 @@ def _conv_pool_fuses(first: Conv2D, second: MaxPooling2D, inputs: Any) -> bool:
     )
 
 
+def _eager_array(x: Any) -> np.ndarray | None:
+    """The NumPy array behind an eager, unmasked input; None for anything else."""
+    if isinstance(x, KerasTensor) or getattr(x, "_keras_mask", None) is not None:
+        return None
+    a = unwrap(x)
+    return a if isinstance(a, np.ndarray) else None
+
+
 def _add_norm_fuses(norm: LayerNormalization, inputs: Any) -> bool:
     if not isinstance(inputs, (list, tuple)) or len(inputs) < 2 or norm.rms_scaling:
         return False
-    arrays = []
-    for x in inputs:
-        if isinstance(x, KerasTensor) or getattr(x, "_keras_mask", None) is not None:
-            return False
-        a = unwrap(x)
-        if not isinstance(a, np.ndarray):
-            return False
-        arrays.append(a)
+    arrays = [_eager_array(x) for x in inputs]
+    if any(a is None for a in arrays):
+        return False
     first = arrays[0]
     if first.dtype not in (np.float32, np.float64) or any(
         a.shape != first.shape or a.dtype != first.dtype for a in arrays
@@ -152,10 +155,8 @@ def can_fuse_feed_forward(chain: Sequence[Layer], inputs: Any) -> bool:
     first, second, _, norm = chain
     if not all(_plain(layer, cls) for layer, cls in zip(chain, FEED_FORWARD_TYPES)):
         return False
-    if isinstance(inputs, KerasTensor) or getattr(inputs, "_keras_mask", None) is not None:
-        return False
-    x = unwrap(inputs)
-    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64) or x.ndim < 1:
+    x = _eager_array(inputs)
+    if x is None or x.dtype not in (np.float32, np.float64) or x.ndim < 1:
         return False
     if first.activation not in (activations.linear, activations.relu):
         return False
