@@ -63,3 +63,20 @@ def check_gradients(
     for i, (a, n) in enumerate(zip(analytic, numeric)):
         assert a is not None, f"no gradient reached input {i}"
         np.testing.assert_allclose(a, n, atol=atol, rtol=rtol, err_msg=f"gradient of input {i}")
+
+
+def output_and_gradients(
+    fn: Callable[..., Any], arrays: Sequence[np.ndarray | None], g: np.ndarray, **kwargs: Any
+) -> list[Any]:
+    """`fn(*tensors, **kwargs)`'s output and the gradient of `sum(output * g)` with respect to
+    each array, as NumPy arrays (None in the place of an array given as None)."""
+    from engine import ops
+
+    tensors = [None if a is None else Tensor(a) for a in arrays]
+    given = [t for t in tensors if t is not None]
+    with GradientTape() as tape:
+        tape.watch(given)
+        out = fn(*tensors, **kwargs)
+        total = ops.sum(ops.multiply(out, g))
+    grads = iter(tape.gradient(total, given))
+    return [np.asarray(out.value), *(None if t is None else next(grads) for t in tensors)]

@@ -19,21 +19,13 @@ from engine.backend import GradientTape, Tensor
 from engine.models.fusion import fusion_disabled
 from engine.ops import batch_parallel
 from tests.engine.gradcheck import check_gradients
+from tests.engine.gradcheck import output_and_gradients as run
 
 rng = np.random.default_rng(11)
 
 
 def data(*shape, dtype="float32"):
     return rng.normal(size=shape).astype(dtype)
-
-
-def run(fn, arrays, g):
-    tensors = [Tensor(a) for a in arrays]
-    with GradientTape() as tape:
-        tape.watch(tensors)
-        out = fn(*tensors)
-        total = ops.sum(ops.multiply(out, g))
-    return [np.asarray(out.value), *tape.gradient(total, tensors)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -16,10 +16,10 @@ import pytest
 
 import engine
 from engine import layers, ops
-from engine.backend import GradientTape, Tensor
 from engine.models.fusion import fusion_disabled
 from engine.ops import batch_parallel
 from tests.engine.gradcheck import check_gradients
+from tests.engine.gradcheck import output_and_gradients as run
 
 rng = np.random.default_rng(5)
 
@@ -48,18 +48,6 @@ def separate(x, w1, b1, w2, b2, gamma, beta, activation="relu", epsilon=1e-3):
 
 def fused(x, w1, b1, w2, b2, gamma, beta, activation="relu", epsilon=1e-3):
     return ops.residual_feed_forward(x, w1, b1, w2, b2, gamma, beta, epsilon, activation)
-
-
-def run(fn, arrays, g, **kwargs):
-    """The output and every gradient (None for arrays given as None)."""
-    tensors = [None if a is None else Tensor(a) for a in arrays]
-    with GradientTape() as tape:
-        tape.watch([t for t in tensors if t is not None])
-        out = fn(*tensors, **kwargs)
-        total = ops.sum(ops.multiply(out, g))
-    grads = tape.gradient(total, [t for t in tensors if t is not None])
-    it = iter(grads)
-    return [np.asarray(out.value), *(None if t is None else next(it) for t in tensors)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
